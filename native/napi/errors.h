@@ -1,0 +1,47 @@
+// The one place where C++ exceptions become JS errors with a `code`:
+// c10::Error -> ERR_TORCH, out of memory -> ERR_OOM, rexrag::InvalidArgument -> ERR_INVALID_ARG,
+// any other std::exception -> ERR_NATIVE. Also argument readers that throw TypeError naming the argument.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace rexrag::napi {
+
+struct ErrorInfo {
+  std::string code;
+  std::string message;
+};
+
+/// Describes the exception being handled; call only inside a catch block.
+ErrorInfo describe_current_exception();
+
+/// Builds the JS error (an instance of the class registered with setErrorClass when there is one).
+Napi::Error make_error(Napi::Env env, const ErrorInfo& info);
+
+/// Registers the JS error class used by make_error: `new ErrorClass(message, code)`.
+void set_error_class(Napi::Env env, Napi::Function error_class);
+
+/// Runs `body`, translating any C++ exception into a thrown JS error.
+template <typename Body>
+Napi::Value guarded(Napi::Env env, Body&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw make_error(env, describe_current_exception());
+  }
+}
+
+// Argument readers: each throws a TypeError naming the argument and what it received.
+std::string type_name(const Napi::Value& value);
+Napi::Object object_arg(const Napi::CallbackInfo& info, size_t index, const char* name);
+double number_field(const Napi::Object& object, const char* key, const char* owner);
+int64_t integer_field(const Napi::Object& object, const char* key, const char* owner);
+std::string string_field(const Napi::Object& object, const char* key, const char* owner);
+bool has_field(const Napi::Object& object, const char* key);
+
+}  // namespace rexrag::napi

@@ -1,0 +1,53 @@
+// Base for every heavy call: runs off the main thread on the libuv pool and settles a Promise.
+// Subclasses copy their inputs into plain C++ members in the constructor (main thread), compute in Run()
+// (worker thread, no napi_* calls), and build the JS result in Result() (main thread).
+#pragma once
+
+#include <napi.h>
+
+#include "napi/errors.h"
+
+namespace rexrag::napi {
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env, const char* name)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  /// Queues the work and returns its Promise.
+  Napi::Promise Start() {
+    Napi::Promise promise = deferred_.Promise();
+    Queue();
+    return promise;
+  }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+ private:
+  void Execute() override {
+    try {
+      Run();
+    } catch (...) {
+      error_ = describe_current_exception();
+      SetError(error_.message);
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& error) {
+      deferred_.Reject(error.Value());
+    } catch (...) {
+      deferred_.Reject(make_error(env, describe_current_exception()).Value());
+    }
+  }
+  void OnError(const Napi::Error&) override { deferred_.Reject(make_error(Env(), error_).Value()); }
+
+  Napi::Promise::Deferred deferred_;
+  ErrorInfo error_;
+};
+
+}  // namespace rexrag::napi
