@@ -120,8 +120,13 @@ function ensureTypeScript() {
 }
 
 const started = Date.now();
-ensureSystemPackages();
-ensureNodeModules();
-ensureAddon();
-ensureTypeScript();
+if (process.argv.includes('--addon-only')) {
+  // npm's install hook (also when rexrag is installed as a dependency): node_modules is being set up by npm.
+  ensureAddon();
+} else {
+  ensureSystemPackages();
+  ensureNodeModules();
+  ensureAddon();
+  ensureTypeScript();
+}
 log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
