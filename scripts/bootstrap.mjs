@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,7 +102,8 @@ function ensureAddon() {
   const addon = join(root, 'build', 'Release', 'rexrag.node');
   if (existsSync(addon) && stampMatches(stamp, digest)) return;
   log('building the native addon (cmake-js)');
-  const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+  // Resolved like a module, so it is found when rexrag is itself installed as a dependency (hoisted).
+  const cmakeJs = join(dirname(createRequire(import.meta.url).resolve('cmake-js/package.json')), 'bin', 'cmake-js');
   const configured = ['build.ninja', 'Makefile'].some((file) => existsSync(join(root, 'build', file)));
   if (!configured) run(process.execPath, [cmakeJs, 'reconfigure', '--out', 'build']);
   const jobs = String(Math.max(1, Number(process.env.REXRAG_BUILD_JOBS ?? 2)));
