@@ -25,9 +25,105 @@ export interface MatmulResult {
   gflops: number;
   checksum: number;
   device: string;
+  /** Intra-op threads the job ran with (on its worker thread). */
+  threads: number;
+}
+
+/** Qwen2 hyper-parameters with Hugging Face's config.json names. */
+export interface NativeQwen2Config {
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  max_position_embeddings?: number;
+  rope_theta?: number;
+  rms_norm_eps?: number;
+  tie_word_embeddings?: boolean;
+}
+
+export interface NativeTensorEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** Absolute byte offsets in the file. */
+  begin: number;
+  end: number;
+}
+
+export interface NativeWeightFile {
+  path: string;
+  tensors: NativeTensorEntry[];
+}
+
+export interface NativePolicyOptions {
+  config: NativeQwen2Config;
+  dtype?: 'float32' | 'bfloat16' | 'float16';
+  device?: string;
+}
+
+export interface NativeScoreOptions {
+  ids: Int32Array;
+  lengths: Int32Array;
+  chunkSize?: number;
+  microBatchTokens?: number;
+  withEntropy?: boolean;
+}
+
+export interface NativeScoreResult {
+  logps: Float32Array;
+  entropies?: Float32Array;
+}
+
+export interface NativeSamplingOptions {
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNewTokens: number;
+  seed: number;
+  stopStrings: string[];
+  eosTokenIds: number[];
+  vocabLimit?: number;
+}
+
+export interface NativeGeneratedRow {
+  rowId: number;
+  tokens: Int32Array;
+  logprobs: Float32Array;
+  modelLogprobs: Float32Array;
+  stopReason: 'stop' | 'eos' | 'length';
+  stopString?: string;
+}
+
+export interface NativeGenerationSession {
+  addRow(promptTokens: Int32Array | number[]): number;
+  append(rowId: number, tokens: Int32Array | number[]): void;
+  clone(rowId: number, keepTokens?: number): number;
+  tokens(rowId: number): Int32Array;
+  release(rowIds: number[]): void;
+  generate(rowIds: number[], options: NativeSamplingOptions): Promise<NativeGeneratedRow[]>;
+  rowCount(): number;
+  dispose(): void;
+}
+
+export interface NativeQwen2Policy {
+  score(options: NativeScoreOptions): Promise<NativeScoreResult>;
+  save(path: string, dtype?: string): Promise<void>;
+  parameters(): { name: string; shape: number[] }[];
+  parameterValues(name: string): Float32Array;
+  setTokenBytes(tokenBytes: Uint8Array[]): void;
+  createSession(): NativeGenerationSession;
+  dispose(): void;
+}
+
+export interface NativeQwen2PolicyClass {
+  load(options: NativePolicyOptions & { files: NativeWeightFile[] }): Promise<NativeQwen2Policy>;
+  random(options: NativePolicyOptions & { seed?: number }): Promise<NativeQwen2Policy>;
 }
 
 export interface NativeBinding {
+  Qwen2Policy: NativeQwen2PolicyClass;
   runtimeInfo(): RuntimeInfo;
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;

@@ -1,12 +1,15 @@
 // Entry point of the rexrag addon: each napi/ module registers its functions and classes on the exports.
 #include <napi.h>
 
+#include "napi/handles.h"
 #include "napi/runtime.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_runtime(env, exports);
+  rexrag::napi::register_policy(env, exports);
+  rexrag::napi::register_session(env, exports);
   return exports;
 }
 

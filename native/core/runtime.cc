@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 
@@ -12,6 +13,8 @@
 
 namespace rexrag {
 namespace {
+
+std::atomic<int> configured_threads{0};  // 0: never set, leave libtorch's default
 
 std::string mapped_blas_library() {
   // libblas.so.3 is a Debian alternative; what matters for speed is the file the loader actually mapped.
@@ -47,7 +50,13 @@ RuntimeInfo runtime_info() {
 
 void set_num_threads(int n) {
   require(n >= 1, "numThreads must be at least 1, got " + std::to_string(n));
+  configured_threads = n;
   at::set_num_threads(n);
+}
+
+void apply_num_threads_to_this_thread() {
+  int n = configured_threads.load();
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
 }
 
 MatmulResult matmul_benchmark(int64_t size, int reps, const std::string& device, uint64_t seed) {
@@ -71,6 +80,7 @@ MatmulResult matmul_benchmark(int64_t size, int reps, const std::string& device,
   result.gflops = 2.0 * static_cast<double>(size) * size * size * reps / seconds / 1e9;
   result.checksum = checksum;
   result.device = dev.str();
+  result.threads = at::get_num_threads();
   return result;
 }
 

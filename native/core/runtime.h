@@ -19,8 +19,12 @@ struct RuntimeInfo {
 
 RuntimeInfo runtime_info();
 
-/// Sets libtorch's intra-op thread count (n >= 1).
+/// Sets libtorch's intra-op thread count (n >= 1) for this thread and every later torch job.
 void set_num_threads(int n);
+
+/// Applies the configured thread count to the calling thread. OpenMP keeps the count per thread, so a worker
+/// thread of the libuv pool would otherwise use every core whatever was set on the main thread.
+void apply_num_threads_to_this_thread();
 
 struct MatmulResult {
   int64_t size = 0;
@@ -29,6 +33,7 @@ struct MatmulResult {
   double gflops = 0;
   double checksum = 0;  // sum of the last product, so the work cannot be skipped
   std::string device;
+  int threads = 0;  // intra-op threads the job ran with
 };
 
 /// Times `reps` fp32 products of two random size x size matrices on `device` ("cpu", "cuda", "cuda:1"...).

@@ -7,25 +7,9 @@
 #include <new>
 
 #include "core/errors.h"
+#include "napi/addon_data.h"
 
 namespace rexrag::napi {
-namespace {
-
-struct AddonData {
-  Napi::FunctionReference error_class;
-};
-
-AddonData& addon_data(Napi::Env env) {
-  auto* data = env.GetInstanceData<AddonData>();
-  if (data == nullptr) {
-    data = new AddonData();
-    env.SetInstanceData(data);  // deleted by N-API when the environment shuts down
-  }
-  return *data;
-}
-
-}  // namespace
-
 ErrorInfo describe_current_exception() {
   try {
     throw;
@@ -54,6 +38,15 @@ Napi::Error make_error(Napi::Env env, const ErrorInfo& info) {
   Napi::Error error = Napi::Error::New(env, info.message);
   error.Set("code", Napi::String::New(env, info.code));
   return error;
+}
+
+AddonData& addon_data(Napi::Env env) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data == nullptr) {
+    data = new AddonData();
+    env.SetInstanceData(data);  // deleted by N-API when the environment shuts down
+  }
+  return *data;
 }
 
 void set_error_class(Napi::Env env, Napi::Function error_class) {

@@ -58,6 +58,7 @@ class MatmulWorker : public PromiseWorker {
     out.Set("gflops", result_.gflops);
     out.Set("checksum", result_.checksum);
     out.Set("device", result_.device);
+    out.Set("threads", result_.threads);
     return out;
   }
 

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include "core/runtime.h"
 #include "napi/errors.h"
 
 namespace rexrag::napi {
@@ -28,6 +29,7 @@ class PromiseWorker : public Napi::AsyncWorker {
  private:
   void Execute() override {
     try {
+      apply_num_threads_to_this_thread();
       Run();
     } catch (...) {
       error_ = describe_current_exception();

@@ -16,10 +16,13 @@ test('runtimeInfo reports libtorch, threads set to the cores, and an optimised B
   t.regex(info.blasLibrary, /openblas|mkl/i, `libtorch runs on ${info.blasLibrary}: install libopenblas0-openmp`);
 });
 
-test('setNumThreads changes the intra-op thread count', (t) => {
+test.serial('setNumThreads changes the thread count, also on the worker threads that run torch jobs', async (t) => {
   const before = runtimeInfo().numThreads;
   setNumThreads(1);
   t.is(runtimeInfo().numThreads, 1);
+  t.is((await matmulBenchmark({ size: 64, reps: 1 })).threads, 1);
+  setNumThreads(2);
+  t.is((await matmulBenchmark({ size: 64, reps: 1 })).threads, 2);
   setNumThreads(before);
   t.is(runtimeInfo().numThreads, before);
 });

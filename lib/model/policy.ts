@@ -1,0 +1,236 @@
+// The policy model from TypeScript: a Qwen2 network held by the native addon. Validates arguments, queues
+// every heavy call on the torch queue, and adapts the native generation session to the GenerationSession
+// contract used by rollouts. Loading from a Hugging Face folder is in load-policy.ts.
+import { RexragError } from '../errors.js';
+import { native } from '../native.js';
+import type {
+  NativeGenerationSession,
+  NativeQwen2Config,
+  NativeQwen2Policy,
+  NativeWeightFile,
+} from '../native-types.js';
+import type { TextTokenizer } from '../tokenizer/types.js';
+import { enqueueTorchJob } from '../torch-queue.js';
+import {
+  expectArray,
+  expectBoolean,
+  expectInteger,
+  expectNumber,
+  expectObject,
+  expectString,
+  expectTokenIds,
+} from '../validate.js';
+import type { GeneratedRow, GenerationSession, SamplingOptions } from './generation-types.js';
+
+export interface PolicyOptions {
+  /** Compute dtype; weights stored as bfloat16 are converted. Default float32. */
+  dtype?: 'float32' | 'bfloat16';
+  /** torch device string: 'cpu', 'cuda', 'cuda:1'. Default 'cpu'. */
+  device?: string;
+}
+
+export interface ScoreOptions {
+  /** Time steps per LM-head chunk; peak extra memory is rows × chunkSize × vocab floats. Default 128. */
+  chunkSize?: number;
+  /** Also return the entropy of each predicting distribution. */
+  withEntropy?: boolean;
+  /** Rows are scored in micro-batches of at most this many (padded) tokens. Default 16384. */
+  microBatchTokens?: number;
+}
+
+export interface ScoreResult {
+  /** Per row: logps[t] = log p(x_t | x_<t); logps[0] = 0. */
+  logps: Float32Array[];
+  entropies?: Float32Array[];
+}
+
+function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; device: string } {
+  const dtype = options.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'bfloat16') {
+    throw new RangeError(`options.dtype must be "float32" or "bfloat16", got ${JSON.stringify(dtype)}`);
+  }
+  return { dtype, device: expectString(options.device ?? 'cpu', 'options.device', { nonEmpty: true }) };
+}
+
+/** A Qwen2 policy network in native memory. Call dispose() when done (or let it be collected). */
+export class Policy {
+  private disposed = false;
+
+  private constructor(
+    private readonly handle: NativeQwen2Policy,
+    readonly config: NativeQwen2Config,
+    readonly tokenizer: TextTokenizer | undefined,
+  ) {
+    if (tokenizer) handle.setTokenBytes(tokenizer.tokenBytes());
+  }
+
+  /** A randomly initialised policy (normal(0, 0.02) weights) for tests and benchmarks. */
+  static async random(
+    config: NativeQwen2Config,
+    options: PolicyOptions & { seed?: number; tokenizer?: TextTokenizer } = {},
+  ): Promise<Policy> {
+    const { dtype, device } = checkDevice(options);
+    const seed = expectInteger(options.seed ?? 0, 'options.seed', { min: 0 });
+    const handle = await enqueueTorchJob(() => native().Qwen2Policy.random({ config, seed, dtype, device }));
+    return new Policy(handle, config, options.tokenizer);
+  }
+
+  /** Loads weights from validated safetensors entries (see load-policy.ts for whole folders). */
+  static async fromWeightFiles(
+    config: NativeQwen2Config,
+    files: NativeWeightFile[],
+    options: PolicyOptions & { tokenizer?: TextTokenizer } = {},
+  ): Promise<Policy> {
+    const { dtype, device } = checkDevice(options);
+    const handle = await enqueueTorchJob(() => native().Qwen2Policy.load({ config, files, dtype, device }));
+    return new Policy(handle, config, options.tokenizer);
+  }
+
+  /** Per-token log-probs (and optionally entropies) of each sequence, teacher-forced, without gradients. */
+  async score(sequences: ArrayLike<number>[], options: ScoreOptions = {}): Promise<ScoreResult> {
+    this.checkLive();
+    expectArray(sequences, 'sequences');
+    if (sequences.length === 0) return { logps: [] };
+    const lengths = new Int32Array(sequences.length);
+    let total = 0;
+    sequences.forEach((row, i) => {
+      const ids = expectTokenIds(Array.from(row), `sequences[${i}]`, this.config.vocab_size);
+      if (ids.length === 0) throw new RangeError(`sequences[${i}] must not be empty`);
+      lengths[i] = ids.length;
+      total += ids.length;
+    });
+    const ids = new Int32Array(total);
+    let offset = 0;
+    for (const row of sequences) {
+      ids.set(Array.from(row), offset);
+      offset += row.length;
+    }
+    const chunkSize = expectInteger(options.chunkSize ?? 128, 'options.chunkSize', { min: 1 });
+    const microBatchTokens = expectInteger(options.microBatchTokens ?? 16384, 'options.microBatchTokens', { min: 1 });
+    const withEntropy = expectBoolean(options.withEntropy ?? false, 'options.withEntropy');
+    const result = await enqueueTorchJob(() =>
+      this.handle.score({ ids, lengths, chunkSize, microBatchTokens, withEntropy }),
+    );
+    const split = (flat: Float32Array) => {
+      const rows: Float32Array[] = [];
+      let start = 0;
+      for (const length of lengths) {
+        rows.push(flat.slice(start, start + length));
+        start += length;
+      }
+      return rows;
+    };
+    return { logps: split(result.logps), entropies: result.entropies ? split(result.entropies) : undefined };
+  }
+
+  /** A new multi-turn generation session over this policy (see GenerationSession). */
+  createSession(options: { vocabLimit?: number } = {}): PolicySession {
+    this.checkLive();
+    const vocabLimit = options.vocabLimit ?? this.tokenizer?.vocabSize ?? 0;
+    expectInteger(vocabLimit, 'options.vocabLimit', { min: 0 });
+    return new PolicySession(this.handle.createSession(), this.config.vocab_size, vocabLimit);
+  }
+
+  /** Parameter names (Hugging Face's) and shapes. */
+  parameters(): { name: string; shape: number[] }[] {
+    this.checkLive();
+    return this.handle.parameters();
+  }
+
+  /** A parameter's values as float32, row-major. */
+  parameterValues(name: string): Float32Array {
+    this.checkLive();
+    return this.handle.parameterValues(expectString(name, 'name'));
+  }
+
+  /** Writes all parameters to one safetensors file, atomically. */
+  async saveWeights(path: string, dtype: 'float32' | 'bfloat16' = 'float32'): Promise<void> {
+    this.checkLive();
+    expectString(path, 'path', { nonEmpty: true });
+    await enqueueTorchJob(() => this.handle.save(path, dtype));
+  }
+
+  /** The native handle, for other native calls (the trainer) in this package. */
+  nativeHandle(): NativeQwen2Policy {
+    this.checkLive();
+    return this.handle;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.handle.dispose();
+    this.disposed = true;
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new RexragError('the policy was disposed', 'ERR_DISPOSED');
+  }
+}
+
+/** GenerationSession over the native batched generator. */
+export class PolicySession implements GenerationSession {
+  constructor(
+    private readonly handle: NativeGenerationSession,
+    private readonly vocabSize: number,
+    private readonly vocabLimit: number,
+  ) {}
+
+  addRow(promptTokens: number[]): number {
+    const ids = expectTokenIds(promptTokens, 'promptTokens', this.vocabSize);
+    if (ids.length === 0) throw new RangeError('promptTokens must not be empty');
+    return this.handle.addRow(ids);
+  }
+
+  append(rowId: number, tokens: number[]): void {
+    this.handle.append(expectInteger(rowId, 'rowId', { min: 0 }), expectTokenIds(tokens, 'tokens', this.vocabSize));
+  }
+
+  clone(rowId: number, keepTokens?: number): number {
+    expectInteger(rowId, 'rowId', { min: 0 });
+    if (keepTokens !== undefined) expectInteger(keepTokens, 'keepTokens', { min: 1 });
+    return this.handle.clone(rowId, keepTokens);
+  }
+
+  tokens(rowId: number): number[] {
+    return Array.from(this.handle.tokens(expectInteger(rowId, 'rowId', { min: 0 })));
+  }
+
+  async generate(rowIds: number[], options: SamplingOptions): Promise<GeneratedRow[]> {
+    expectArray(rowIds, 'rowIds').forEach((id, i) => expectInteger(id, `rowIds[${i}]`, { min: 0 }));
+    const o = expectObject(options, 'options');
+    const sampling = {
+      temperature: expectNumber(o.temperature, 'options.temperature', { min: 0 }),
+      topP: expectNumber(o.topP, 'options.topP', { min: Number.MIN_VALUE, max: 1 }),
+      topK: expectInteger(o.topK, 'options.topK'),
+      maxNewTokens: expectInteger(o.maxNewTokens, 'options.maxNewTokens', { min: 1 }),
+      seed: expectInteger(o.seed, 'options.seed', { min: 0 }),
+      stopStrings: expectArray(o.stopStrings, 'options.stopStrings').map((s, i) =>
+        expectString(s, `options.stopStrings[${i}]`, { nonEmpty: true }),
+      ),
+      eosTokenIds: expectTokenIds(o.eosTokenIds, 'options.eosTokenIds'),
+      vocabLimit: this.vocabLimit,
+    };
+    const rows = await enqueueTorchJob(() => this.handle.generate(rowIds, sampling));
+    return rows.map((row) => ({
+      rowId: row.rowId,
+      tokens: Array.from(row.tokens),
+      logprobs: Array.from(row.logprobs),
+      modelLogprobs: Array.from(row.modelLogprobs),
+      stopReason: row.stopReason,
+      ...(row.stopString === undefined ? {} : { stopString: row.stopString }),
+    }));
+  }
+
+  release(rowIds: number[]): void {
+    this.handle.release(expectArray(rowIds, 'rowIds').map((id, i) => expectInteger(id, `rowIds[${i}]`, { min: 0 })));
+  }
+
+  /** Rows currently held. */
+  rowCount(): number {
+    return this.handle.rowCount();
+  }
+
+  dispose(): void {
+    this.handle.dispose();
+  }
+}

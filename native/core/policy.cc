@@ -1,0 +1,208 @@
+// Implements policy.h: strict checkpoint loading, random initialisation, parameter access and saving, and
+// batched teacher-forced scoring with the LM head applied in time chunks (never a full (B, T, V) tensor).
+#include "core/policy.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/errors.h"
+#include "core/policy_state.h"
+#include "core/weights_io.h"
+
+namespace rexrag {
+namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::ostringstream out;
+  for (size_t i = 0; i < names.size(); ++i) out << (i ? ", " : "") << names[i];
+  return out.str();
+}
+
+std::unique_ptr<PolicyState> make_state(const Qwen2Config& config, const PolicyOptions& options) {
+  auto state = std::make_unique<PolicyState>();
+  state->device = at::Device(options.device);
+  state->dtype = compute_dtype(options.dtype);
+  state->model = Qwen2ForCausalLM(config);
+  return state;
+}
+
+}  // namespace
+
+at::ScalarType compute_dtype(const std::string& name) {
+  if (name == "float32") return at::kFloat;
+  if (name == "bfloat16") return at::kBFloat16;
+  if (name == "float16") return at::kHalf;
+  throw InvalidArgument("dtype must be float32, bfloat16 or float16, got \"" + name + "\"");
+}
+
+at::Tensor causal_key_mask(const at::Tensor& valid) {
+  const int64_t steps = valid.size(1);
+  at::Tensor causal = at::ones({steps, steps}, valid.options().dtype(at::kBool)).tril();  // (T, T)
+  return causal.unsqueeze(0) & valid.unsqueeze(1);  // (B, T, T): key must be real and not in the future
+}
+
+at::Tensor positions_from_mask(const at::Tensor& valid) {
+  return (valid.to(at::kLong).cumsum(1) - 1).clamp_min(0);  // (B, T)
+}
+
+Policy::Policy(std::unique_ptr<PolicyState> state) : state_(std::move(state)) {}
+Policy::~Policy() = default;
+
+const Qwen2Config& Policy::config() const { return state_->model->config; }
+PolicyState& Policy::state() { return *state_; }
+
+std::shared_ptr<Policy> Policy::load(const Qwen2Config& config, const std::vector<WeightFile>& files,
+                                     const PolicyOptions& options) {
+  auto state = make_state(config, options);
+  std::map<std::string, at::Tensor> loaded = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
+  auto parameters = state->model->named_parameters();
+  std::vector<std::string> missing, unexpected, misshaped;
+  for (const auto& item : parameters) {
+    auto found = loaded.find(item.key());
+    if (found == loaded.end()) {
+      missing.push_back(item.key());
+    } else if (found->second.sizes() != item.value().sizes()) {
+      misshaped.push_back(item.key() + " (expected " + c10::str(item.value().sizes()) + ", got " +
+                          c10::str(found->second.sizes()) + ")");
+    }
+  }
+  for (const auto& [name, tensor] : loaded) {
+    // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); it is ignored.
+    if (parameters.find(name) == nullptr && !(config.tie_word_embeddings && name == "lm_head.weight")) {
+      unexpected.push_back(name);
+    }
+  }
+  if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
+    std::string message = "checkpoint does not match the Qwen2 config:";
+    if (!missing.empty()) message += "\n  missing: " + join_names(missing);
+    if (!unexpected.empty()) message += "\n  unexpected: " + join_names(unexpected);
+    if (!misshaped.empty()) message += "\n  wrong shape: " + join_names(misshaped);
+    throw InvalidArgument(message);
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : parameters) item.value().copy_(loaded.at(item.key()));
+  }
+  state->model->to_device(state->device, state->dtype);
+  return std::shared_ptr<Policy>(new Policy(std::move(state)));
+}
+
+std::shared_ptr<Policy> Policy::random(const Qwen2Config& config, uint64_t seed, const PolicyOptions& options) {
+  auto state = make_state(config, options);
+  auto generator = at::detail::createCPUGenerator(seed);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : state->model->named_parameters()) {
+      const std::string& name = item.key();
+      bool is_norm = name.size() >= 11 && name.compare(name.size() - 11, 11, "norm.weight") == 0;
+      if (is_norm) {
+        item.value().fill_(1.0);
+      } else {
+        item.value().normal_(0.0, 0.02, generator);
+      }
+    }
+  }
+  state->model->to_device(state->device, state->dtype);
+  return std::shared_ptr<Policy>(new Policy(std::move(state)));
+}
+
+std::vector<Policy::ParameterInfo> Policy::parameters() const {
+  std::vector<ParameterInfo> out;
+  for (const auto& item : state_->model->named_parameters()) {
+    out.push_back({item.key(), item.value().sizes().vec()});
+  }
+  return out;
+}
+
+std::vector<float> Policy::parameter_values(const std::string& name) const {
+  auto parameters = state_->model->named_parameters();
+  const at::Tensor* found = parameters.find(name);
+  require(found != nullptr, "no parameter named \"" + name + "\"");
+  at::Tensor values = found->detach().to(at::kCPU, at::kFloat).contiguous();
+  return std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+}
+
+void Policy::save(const std::string& path, const std::string& dtype) const {
+  at::ScalarType stored = compute_dtype(dtype);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& item : state_->model->named_parameters()) {
+    tensors.emplace_back(item.key(), item.value().detach().to(stored));
+  }
+  write_safetensors(path, tensors, {{"format", "pt"}});
+}
+
+Policy::ScoreResult Policy::score(const ScoreRequest& request) {
+  require(request.chunk_size >= 1, "chunkSize must be at least 1");
+  const int64_t vocab = config().vocab_size;
+  std::vector<int64_t> starts;
+  int64_t total = 0;
+  for (int64_t length : request.lengths) {
+    require(length >= 1, "every row must have at least one token");
+    starts.push_back(total);
+    total += length;
+  }
+  require(total == static_cast<int64_t>(request.ids.size()),
+          "lengths add up to " + std::to_string(total) + " but ids has " + std::to_string(request.ids.size()));
+  for (int32_t id : request.ids) {
+    require(id >= 0 && id < vocab, "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                       std::to_string(vocab) + ")");
+  }
+
+  ScoreResult result;
+  result.logps.assign(total, 0.0f);
+  if (request.with_entropy) result.entropies.assign(total, 0.0f);
+  torch::NoGradGuard no_grad;
+  Qwen2ForCausalLMImpl& model = *state_->model;
+  const auto rows = static_cast<int64_t>(request.lengths.size());
+
+  int64_t first = 0;
+  while (first < rows) {
+    // Grow the micro-batch while its padded size stays within the token budget (always at least one row).
+    int64_t last = first + 1, width = request.lengths[first];
+    while (last < rows && std::max(width, request.lengths[last]) * (last - first + 1) <= request.micro_batch_tokens) {
+      width = std::max(width, request.lengths[last]);
+      ++last;
+    }
+    const int64_t batch = last - first;
+    at::Tensor ids = at::zeros({batch, width}, at::kLong);    // (B, T), right-padded
+    at::Tensor valid = at::zeros({batch, width}, at::kBool);  // (B, T)
+    int64_t* ids_data = ids.data_ptr<int64_t>();
+    bool* valid_data = valid.data_ptr<bool>();
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t length = request.lengths[first + b];
+      const int32_t* source = request.ids.data() + starts[first + b];
+      for (int64_t t = 0; t < length; ++t) {
+        ids_data[b * width + t] = source[t];
+        valid_data[b * width + t] = true;
+      }
+    }
+    ids = ids.to(state_->device);
+    valid = valid.to(state_->device);
+    at::Tensor hidden = model.hidden_states(ids, positions_from_mask(valid), causal_key_mask(valid), nullptr);
+    for (int64_t t0 = 0; t0 + 1 < width; t0 += request.chunk_size) {
+      const int64_t steps = std::min(request.chunk_size, width - 1 - t0);
+      at::Tensor logp = at::log_softmax(model.logits(hidden.narrow(1, t0, steps)).to(at::kFloat), -1);  // (B, c, V)
+      at::Tensor targets = ids.narrow(1, t0 + 1, steps).unsqueeze(-1);                                    // (B, c, 1)
+      at::Tensor picked = logp.gather(-1, targets).squeeze(-1).to(at::kCPU).contiguous();  // (B, c)
+      at::Tensor entropy;
+      if (request.with_entropy) entropy = (-(logp.exp() * logp).sum(-1)).to(at::kCPU).contiguous();  // (B, c)
+      const float* picked_data = picked.data_ptr<float>();
+      const float* entropy_data = request.with_entropy ? entropy.data_ptr<float>() : nullptr;
+      for (int64_t b = 0; b < batch; ++b) {
+        const int64_t length = request.lengths[first + b];
+        const int64_t base = starts[first + b];
+        for (int64_t s = 0; s < steps && t0 + 1 + s < length; ++s) {
+          result.logps[base + t0 + 1 + s] = picked_data[b * steps + s];
+          if (entropy_data != nullptr) result.entropies[base + t0 + 1 + s] = entropy_data[b * steps + s];
+        }
+      }
+    }
+    first = last;
+  }
+  return result;
+}
+
+}  // namespace rexrag

@@ -1,0 +1,65 @@
+// The policy model as the N-API layer sees it: load or initialise a Qwen2 model, score token sequences
+// (teacher-forced per-token log-probs and entropies), inspect and save its parameters. Torch-free header:
+// the model lives behind an opaque pointer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/qwen2_config.h"
+#include "core/weight_files.h"
+
+namespace rexrag {
+
+struct PolicyState;  // the Qwen2 module, its device and dtype (policy_state.h, torch-side)
+
+struct PolicyOptions {
+  std::string dtype = "float32";  // compute dtype: float32 or bfloat16
+  std::string device = "cpu";
+};
+
+class Policy {
+ public:
+  /// Loads a checkpoint strictly: every parameter must be present exactly once with its shape.
+  static std::shared_ptr<Policy> load(const Qwen2Config& config, const std::vector<WeightFile>& files,
+                                      const PolicyOptions& options);
+  /// Random initialisation (normal(0, 0.02) matrices, unit norms, zero biases), for tests and benchmarks.
+  static std::shared_ptr<Policy> random(const Qwen2Config& config, uint64_t seed, const PolicyOptions& options);
+  ~Policy();
+
+  const Qwen2Config& config() const;
+  PolicyState& state();
+
+  struct ParameterInfo {
+    std::string name;
+    std::vector<int64_t> shape;
+  };
+  std::vector<ParameterInfo> parameters() const;
+  /// A parameter's values as float32, row-major.
+  std::vector<float> parameter_values(const std::string& name) const;
+  /// Writes every parameter to one safetensors file (atomically), stored as `dtype` (float32 or bfloat16).
+  void save(const std::string& path, const std::string& dtype) const;
+
+  struct ScoreRequest {
+    std::vector<int32_t> ids;      // rows concatenated
+    std::vector<int64_t> lengths;  // tokens per row (>= 1)
+    int64_t chunk_size = 128;      // time steps per LM-head chunk: peak memory is B * chunk * V floats
+    bool with_entropy = false;
+    int64_t micro_batch_tokens = 16384;  // rows are scored in groups whose padded size stays under this
+  };
+  struct ScoreResult {
+    std::vector<float> logps;      // aligned with ids; a row's first token has 0 (no prefix)
+    std::vector<float> entropies;  // entropy of the distribution that predicted each token; empty unless asked
+  };
+  /// Per-token log p(x_t | x_<t) of each row, teacher-forced, without gradients.
+  ScoreResult score(const ScoreRequest& request);
+
+ private:
+  explicit Policy(std::unique_ptr<PolicyState> state);
+  std::unique_ptr<PolicyState> state_;
+};
+
+}  // namespace rexrag

@@ -1,0 +1,174 @@
+// Implements qwen2.h: the forward pass of Qwen2ForCausalLM, following HF's modeling_qwen2 semantics.
+#include "core/qwen2.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+
+namespace rexrag {
+namespace {
+
+/// HF rotate_half: (x1, x2) -> (-x2, x1) over the two halves of the last dimension.
+at::Tensor rotate_half(const at::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+void Qwen2Config::validate() const {
+  auto positive = [](int64_t value, const char* name) {
+    require(value > 0, std::string("config.") + name + " must be positive, got " + std::to_string(value));
+  };
+  positive(vocab_size, "vocab_size");
+  positive(hidden_size, "hidden_size");
+  positive(intermediate_size, "intermediate_size");
+  positive(num_hidden_layers, "num_hidden_layers");
+  positive(num_attention_heads, "num_attention_heads");
+  positive(num_key_value_heads, "num_key_value_heads");
+  require(hidden_size % num_attention_heads == 0, "config.hidden_size must be divisible by num_attention_heads");
+  require(num_attention_heads % num_key_value_heads == 0,
+          "config.num_attention_heads must be divisible by num_key_value_heads");
+  require(head_dim() % 2 == 0, "config head_dim (hidden_size / num_attention_heads) must be even for rotary");
+  require(rope_theta > 0, "config.rope_theta must be positive");
+  require(rms_norm_eps > 0, "config.rms_norm_eps must be positive");
+}
+
+ProjectionImpl::ProjectionImpl(int64_t in_features, int64_t out_features, bool with_bias) {
+  weight = register_parameter("weight", at::zeros({out_features, in_features}));
+  if (with_bias) bias = register_parameter("bias", at::zeros({out_features}));
+}
+
+at::Tensor ProjectionImpl::forward(const at::Tensor& x) { return at::linear(x, weight, bias); }
+
+EmbeddingImpl::EmbeddingImpl(int64_t count, int64_t dim) {
+  weight = register_parameter("weight", at::zeros({count, dim}));
+}
+
+at::Tensor EmbeddingImpl::forward(const at::Tensor& ids) { return at::embedding(weight, ids); }
+
+RMSNormImpl::RMSNormImpl(int64_t size, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", at::ones({size}));
+}
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  at::Tensor x32 = x.to(at::kFloat);
+  at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& config)
+    : num_heads(config.num_attention_heads),
+      num_kv_heads(config.num_key_value_heads),
+      head_dim(config.head_dim()) {
+  q_proj = register_module("q_proj", Projection(config.hidden_size, num_heads * head_dim, true));
+  k_proj = register_module("k_proj", Projection(config.hidden_size, num_kv_heads * head_dim, true));
+  v_proj = register_module("v_proj", Projection(config.hidden_size, num_kv_heads * head_dim, true));
+  o_proj = register_module("o_proj", Projection(num_heads * head_dim, config.hidden_size, false));
+}
+
+at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                       const at::Tensor& bias, LayerCache* cache, int64_t layer) {
+  const int64_t batch = x.size(0), steps = x.size(1);
+  const int64_t group = num_heads / num_kv_heads;
+  at::Tensor q = q_proj(x).view({batch, steps, num_heads, head_dim}).transpose(1, 2);     // (B, nH, T, D)
+  at::Tensor k = k_proj(x).view({batch, steps, num_kv_heads, head_dim}).transpose(1, 2);  // (B, nKV, T, D)
+  at::Tensor v = v_proj(x).view({batch, steps, num_kv_heads, head_dim}).transpose(1, 2);  // (B, nKV, T, D)
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  if (cache != nullptr) {
+    // Written in place into preallocated storage: no per-step concatenation of the whole cache.
+    at::Tensor& cache_k = cache->k[layer];
+    at::Tensor& cache_v = cache->v[layer];
+    TORCH_CHECK(cache_k.size(2) >= cache->length + steps, "KV cache capacity exceeded");
+    cache_k.narrow(2, cache->length, steps).copy_(k);
+    cache_v.narrow(2, cache->length, steps).copy_(v);
+    k = cache_k.narrow(2, 0, cache->length + steps);  // (B, nKV, S, D)
+    v = cache_v.narrow(2, 0, cache->length + steps);  // (B, nKV, S, D)
+  }
+  // Grouped-query attention without repeating K/V: query head h reads kv head h / group, as HF's repeat_kv.
+  at::Tensor q_grouped = q.reshape({batch, num_kv_heads, group * steps, head_dim});             // (B, nKV, g·T, D)
+  at::Tensor scores = at::matmul(q_grouped, k.transpose(2, 3)) / std::sqrt(double(head_dim));  // (B, nKV, g·T, S)
+  scores = scores.view({batch, num_kv_heads, group, steps, -1}) + bias;                          // (B, nKV, g, T, S)
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  at::Tensor out = at::matmul(probs.view({batch, num_kv_heads, group * steps, -1}), v);  // (B, nKV, g·T, D)
+  out = out.view({batch, num_heads, steps, head_dim}).transpose(1, 2).reshape({batch, steps, -1});  // (B, T, H)
+  return o_proj(out);
+}
+
+Qwen2MLPImpl::Qwen2MLPImpl(const Qwen2Config& config) {
+  gate_proj = register_module("gate_proj", Projection(config.hidden_size, config.intermediate_size, false));
+  up_proj = register_module("up_proj", Projection(config.hidden_size, config.intermediate_size, false));
+  down_proj = register_module("down_proj", Projection(config.intermediate_size, config.hidden_size, false));
+}
+
+at::Tensor Qwen2MLPImpl::forward(const at::Tensor& x) { return down_proj(at::silu(gate_proj(x)) * up_proj(x)); }
+
+Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& config) {
+  self_attn = register_module("self_attn", Qwen2Attention(config));
+  mlp = register_module("mlp", Qwen2MLP(config));
+  input_layernorm = register_module("input_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps));
+}
+
+at::Tensor Qwen2DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                          const at::Tensor& bias, LayerCache* cache, int64_t layer) {
+  at::Tensor h = x + self_attn->forward(input_layernorm(x), cos, sin, bias, cache, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+Qwen2ModelImpl::Qwen2ModelImpl(const Qwen2Config& config) {
+  embed_tokens = register_module("embed_tokens", Embedding(config.vocab_size, config.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) layers->push_back(Qwen2DecoderLayer(config));
+  norm = register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps));
+}
+
+Qwen2ForCausalLMImpl::Qwen2ForCausalLMImpl(const Qwen2Config& config_) : config(config_) {
+  config.validate();
+  model = register_module("model", Qwen2Model(config));
+  if (!config.tie_word_embeddings) {
+    lm_head = register_module("lm_head", Projection(config.hidden_size, config.vocab_size, false));
+  }
+  const int64_t dim = config.head_dim();
+  // inv_freq[i] = theta^(-2i/D), kept in float64 until the end for accuracy at long positions.
+  // Not a registered buffer: it must stay float32 when the parameters move to bfloat16 (see to_device()).
+  inv_freq = at::pow(config.rope_theta, -at::arange(0, dim, 2, at::kDouble) / double(dim)).to(at::kFloat);
+}
+
+void Qwen2ForCausalLMImpl::to_device(const at::Device& device, at::ScalarType dtype) {
+  to(device, dtype);
+  inv_freq = inv_freq.to(device, at::kFloat);
+}
+
+at::Tensor Qwen2ForCausalLMImpl::lm_head_weight() const {
+  return lm_head ? lm_head->weight : model->embed_tokens->weight;
+}
+
+at::Tensor Qwen2ForCausalLMImpl::logits(const at::Tensor& hidden) const {
+  return at::linear(hidden, lm_head_weight());
+}
+
+at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::Tensor& positions,
+                                               const at::Tensor& key_allowed, LayerCache* cache) {
+  const int64_t layer_count = static_cast<int64_t>(model->layers->size());
+  at::Tensor x = model->embed_tokens(ids);                                               // (B, T, H)
+  at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;                  // (B, T, D/2)
+  at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);                          // (B, 1, T, D)
+  at::Tensor cos = angles.cos().to(x.scalar_type()), sin = angles.sin().to(x.scalar_type());
+  // Additive mask; a large finite negative (not -inf) keeps fully masked padding rows free of NaN.
+  at::Tensor bias = at::zeros(key_allowed.sizes(), x.options().dtype(at::kFloat))
+                        .masked_fill(key_allowed.logical_not(), -1e30)
+                        .view({key_allowed.size(0), 1, 1, key_allowed.size(1), key_allowed.size(2)});  // (B,1,1,T,S)
+  TORCH_CHECK(cache == nullptr || static_cast<int64_t>(cache->k.size()) == layer_count, "cache has wrong layer count");
+  for (int64_t l = 0; l < layer_count; ++l) {
+    x = model->layers->ptr<Qwen2DecoderLayerImpl>(l)->forward(x, cos, sin, bias, cache, l);
+  }
+  if (cache != nullptr) cache->length += ids.size(1);
+  return model->norm(x);
+}
+
+}  // namespace rexrag

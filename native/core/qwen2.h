@@ -1,0 +1,109 @@
+// The Qwen2 decoder (Qwen2ForCausalLM) on libtorch: token embedding, RMSNorm, rotary embeddings, grouped-query
+// attention with q/k/v biases, SwiGLU MLP, optional tied LM head. Module and parameter names match Hugging
+// Face's, so named_parameters() keys equal a checkpoint's keys. Batching, padding and caching policy live in the
+// callers (policy.cc, session.cc): the forward pass takes explicit positions, a key mask and an optional cache.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "core/qwen2_config.h"
+
+namespace rexrag {
+
+/// Per-layer keys and values of a batch, preallocated: k[l], v[l] are (B, n_kv_heads, capacity, head_dim) and
+/// the first `length` positions are filled. A forward pass of T tokens writes positions [length, length + T).
+struct LayerCache {
+  std::vector<at::Tensor> k;
+  std::vector<at::Tensor> v;
+  int64_t length = 0;
+};
+
+/// y = x Wᵀ + b, with HF's parameter names `weight` (out, in) and `bias` (out).
+struct ProjectionImpl : torch::nn::Module {
+  ProjectionImpl(int64_t in_features, int64_t out_features, bool with_bias);
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight, bias;
+};
+TORCH_MODULE(Projection);
+
+struct EmbeddingImpl : torch::nn::Module {
+  EmbeddingImpl(int64_t count, int64_t dim);
+  at::Tensor forward(const at::Tensor& ids);
+  at::Tensor weight;
+};
+TORCH_MODULE(Embedding);
+
+/// y = x / sqrt(mean(x²) + eps) · weight, computed in float32 as HF does.
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl(int64_t size, double eps);
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+struct Qwen2AttentionImpl : torch::nn::Module {
+  explicit Qwen2AttentionImpl(const Qwen2Config& config);
+  /// x (B, T, H); cos/sin (B, 1, T, D); bias (B, 1, 1, T, S) additive mask where S = cache length + T.
+  /// With a cache, the new keys/values (rotary applied) are written into layer `layer` of it.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
+                     LayerCache* cache, int64_t layer);
+  Projection q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  int64_t num_heads, num_kv_heads, head_dim;
+};
+TORCH_MODULE(Qwen2Attention);
+
+/// SwiGLU: down(silu(gate(x)) · up(x)).
+struct Qwen2MLPImpl : torch::nn::Module {
+  explicit Qwen2MLPImpl(const Qwen2Config& config);
+  at::Tensor forward(const at::Tensor& x);
+  Projection gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Qwen2MLP);
+
+struct Qwen2DecoderLayerImpl : torch::nn::Module {
+  explicit Qwen2DecoderLayerImpl(const Qwen2Config& config);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
+                     LayerCache* cache, int64_t layer);
+  Qwen2Attention self_attn{nullptr};
+  Qwen2MLP mlp{nullptr};
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(Qwen2DecoderLayer);
+
+/// HF's `model.` sub-module: embeddings, decoder layers, final norm.
+struct Qwen2ModelImpl : torch::nn::Module {
+  explicit Qwen2ModelImpl(const Qwen2Config& config);
+  Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers;
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(Qwen2Model);
+
+struct Qwen2ForCausalLMImpl : torch::nn::Module {
+  explicit Qwen2ForCausalLMImpl(const Qwen2Config& config);
+
+  /// Final-norm hidden states (B, T, H) for ids (B, T) at positions (B, T). `key_allowed` (B, T, S) is true
+  /// where a query may attend to a key, S = cache length + T. With a cache, the new keys and values are
+  /// written into it and its length grows by T (its capacity must allow it).
+  at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& key_allowed,
+                           LayerCache* cache);
+  /// Moves parameters to `device` as `dtype`; the rotary frequencies stay float32.
+  void to_device(const at::Device& device, at::ScalarType dtype);
+  /// The LM head matrix (V, H): lm_head.weight, or the input embedding when tied.
+  at::Tensor lm_head_weight() const;
+  /// Logits (..., V) of hidden states (..., H).
+  at::Tensor logits(const at::Tensor& hidden) const;
+
+  Qwen2Config config;
+  Qwen2Model model{nullptr};
+  Projection lm_head{nullptr};  // null when tie_word_embeddings
+  at::Tensor inv_freq;          // (D/2,) rotary frequencies, float32
+};
+TORCH_MODULE(Qwen2ForCausalLM);
+
+}  // namespace rexrag

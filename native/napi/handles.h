@@ -1,0 +1,35 @@
+// The native state behind the JS handle classes. Workers hold a shared_ptr to the box, so a handle that is
+// garbage-collected or disposed while its call runs stays alive until the call ends.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/policy.h"
+#include "core/session.h"
+
+namespace rexrag::napi {
+
+struct PolicyBox {
+  std::shared_ptr<Policy> policy;  // null after dispose()
+  std::shared_ptr<const std::vector<std::string>> token_bytes = std::make_shared<std::vector<std::string>>();
+  bool busy = false;
+};
+
+struct SessionBox {
+  std::shared_ptr<GenerationSession> session;  // null after dispose()
+  bool busy = false;
+};
+
+/// Throws ERR_DISPOSED / ERR_BUSY (as JS errors) when the handle cannot take a call now.
+void check_usable(Napi::Env env, bool disposed, bool busy, const char* what);
+
+void register_policy(Napi::Env env, Napi::Object exports);
+void register_session(Napi::Env env, Napi::Object exports);
+/// Wraps a new session of `policy` in a JS object (the session class's constructor is private to JS).
+Napi::Object new_session_object(Napi::Env env, const std::shared_ptr<PolicyBox>& policy);
+
+}  // namespace rexrag::napi

@@ -1,0 +1,260 @@
+// N-API class Qwen2Policy over core/policy.h: load / random (async), score (async), save (async),
+// parameters, parameterValues, setTokenBytes, createSession, dispose.
+#include <utility>
+
+#include "core/errors.h"
+#include "napi/addon_data.h"
+#include "napi/convert.h"
+#include "napi/handles.h"
+#include "napi/worker.h"
+
+namespace rexrag::napi {
+namespace {
+
+Qwen2Config read_config(const Napi::Object& options) {
+  Napi::Value value = options.Get("config");
+  if (!value.IsObject()) throw Napi::TypeError::New(options.Env(), "options.config must be an object, got " + type_name(value));
+  Napi::Object object = value.As<Napi::Object>();
+  Qwen2Config config;
+  config.vocab_size = integer_field(object, "vocab_size", "config");
+  config.hidden_size = integer_field(object, "hidden_size", "config");
+  config.intermediate_size = integer_field(object, "intermediate_size", "config");
+  config.num_hidden_layers = integer_field(object, "num_hidden_layers", "config");
+  config.num_attention_heads = integer_field(object, "num_attention_heads", "config");
+  config.num_key_value_heads = integer_field(object, "num_key_value_heads", "config");
+  if (has_field(object, "max_position_embeddings")) {
+    config.max_position_embeddings = integer_field(object, "max_position_embeddings", "config");
+  }
+  if (has_field(object, "rope_theta")) config.rope_theta = number_field(object, "rope_theta", "config");
+  if (has_field(object, "rms_norm_eps")) config.rms_norm_eps = number_field(object, "rms_norm_eps", "config");
+  if (has_field(object, "tie_word_embeddings")) {
+    Napi::Value tie = object.Get("tie_word_embeddings");
+    if (!tie.IsBoolean()) throw Napi::TypeError::New(object.Env(), "config.tie_word_embeddings must be a boolean");
+    config.tie_word_embeddings = tie.As<Napi::Boolean>().Value();
+  }
+  return config;
+}
+
+PolicyOptions read_policy_options(const Napi::Object& options) {
+  PolicyOptions out;
+  if (has_field(options, "dtype")) out.dtype = string_field(options, "dtype", "options");
+  if (has_field(options, "device")) out.device = string_field(options, "device", "options");
+  return out;
+}
+
+std::vector<WeightFile> read_weight_files(const Napi::Object& options) {
+  Napi::Value value = options.Get("files");
+  if (!value.IsArray()) throw Napi::TypeError::New(options.Env(), "options.files must be an array, got " + type_name(value));
+  auto array = value.As<Napi::Array>();
+  std::vector<WeightFile> files;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string owner = "options.files[" + std::to_string(i) + "]";
+    if (!array.Get(i).IsObject()) throw Napi::TypeError::New(options.Env(), owner + " must be an object");
+    Napi::Object file_object = array.Get(i).As<Napi::Object>();
+    WeightFile file;
+    file.path = string_field(file_object, "path", owner.c_str());
+    Napi::Value tensors_value = file_object.Get("tensors");
+    if (!tensors_value.IsArray()) throw Napi::TypeError::New(options.Env(), owner + ".tensors must be an array");
+    auto tensors = tensors_value.As<Napi::Array>();
+    for (uint32_t j = 0; j < tensors.Length(); ++j) {
+      const std::string tensor_owner = owner + ".tensors[" + std::to_string(j) + "]";
+      if (!tensors.Get(j).IsObject()) throw Napi::TypeError::New(options.Env(), tensor_owner + " must be an object");
+      Napi::Object tensor = tensors.Get(j).As<Napi::Object>();
+      TensorEntry entry;
+      entry.name = string_field(tensor, "name", tensor_owner.c_str());
+      entry.dtype = string_field(tensor, "dtype", tensor_owner.c_str());
+      entry.shape = int64_list(tensor.Get("shape"), tensor_owner + ".shape");
+      entry.begin = static_cast<uint64_t>(integer_field(tensor, "begin", tensor_owner.c_str()));
+      entry.end = static_cast<uint64_t>(integer_field(tensor, "end", tensor_owner.c_str()));
+      file.tensors.push_back(std::move(entry));
+    }
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Qwen2Policy",
+                       {StaticMethod<&PolicyWrap::Load>("load"), StaticMethod<&PolicyWrap::Random>("random"),
+                        InstanceMethod<&PolicyWrap::Score>("score"), InstanceMethod<&PolicyWrap::Save>("save"),
+                        InstanceMethod<&PolicyWrap::Parameters>("parameters"),
+                        InstanceMethod<&PolicyWrap::ParameterValues>("parameterValues"),
+                        InstanceMethod<&PolicyWrap::SetTokenBytes>("setTokenBytes"),
+                        InstanceMethod<&PolicyWrap::CreateSession>("createSession"),
+                        InstanceMethod<&PolicyWrap::Dispose>("dispose")});
+  }
+
+  explicit PolicyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PolicyWrap>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      throw Napi::TypeError::New(info.Env(), "Qwen2Policy cannot be constructed directly; use load() or random()");
+    }
+    box_ = *info[0].As<Napi::External<std::shared_ptr<PolicyBox>>>().Data();
+  }
+
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Policy> policy) {
+    auto box = std::make_shared<PolicyBox>();
+    box->policy = std::move(policy);
+    auto holder = std::make_unique<std::shared_ptr<PolicyBox>>(box);
+    auto external = Napi::External<std::shared_ptr<PolicyBox>>::New(
+        env, holder.release(), [](Napi::Env, std::shared_ptr<PolicyBox>* data) { delete data; });
+    return addon_data(env).policy_constructor.New({external});
+  }
+
+  std::shared_ptr<PolicyBox> box() const { return box_; }
+
+ private:
+  class CreateWorker : public PromiseWorker {
+   public:
+    CreateWorker(Napi::Env env, std::function<std::shared_ptr<Policy>()> create)
+        : PromiseWorker(env, "rexrag.policy.create"), create_(std::move(create)) {}
+
+   protected:
+    void Run() override { policy_ = create_(); }
+    Napi::Value Result(Napi::Env env) override { return Wrap(env, policy_); }
+
+   private:
+    std::function<std::shared_ptr<Policy>()> create_;
+    std::shared_ptr<Policy> policy_;
+  };
+
+  static Napi::Value Load(const Napi::CallbackInfo& info) {
+    Napi::Object options = object_arg(info, 0, "options");
+    Qwen2Config config = read_config(options);
+    std::vector<WeightFile> files = read_weight_files(options);
+    PolicyOptions policy_options = read_policy_options(options);
+    auto create = [config, files, policy_options]() { return Policy::load(config, files, policy_options); };
+    return (new CreateWorker(info.Env(), create))->Start();
+  }
+
+  static Napi::Value Random(const Napi::CallbackInfo& info) {
+    Napi::Object options = object_arg(info, 0, "options");
+    Qwen2Config config = read_config(options);
+    auto seed = static_cast<uint64_t>(has_field(options, "seed") ? integer_field(options, "seed", "options") : 0);
+    PolicyOptions policy_options = read_policy_options(options);
+    auto create = [config, seed, policy_options]() { return Policy::random(config, seed, policy_options); };
+    return (new CreateWorker(info.Env(), create))->Start();
+  }
+
+  class ScoreWorker : public PromiseWorker {
+   public:
+    ScoreWorker(Napi::Env env, std::shared_ptr<PolicyBox> box, Policy::ScoreRequest request)
+        : PromiseWorker(env, "rexrag.policy.score"), box_(std::move(box)), request_(std::move(request)) {
+      box_->busy = true;
+    }
+    ~ScoreWorker() override { box_->busy = false; }
+
+   protected:
+    void Run() override { result_ = box_->policy->score(request_); }
+    Napi::Value Result(Napi::Env env) override {
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("logps", to_float32_array(env, result_.logps));
+      if (request_.with_entropy) out.Set("entropies", to_float32_array(env, result_.entropies));
+      return out;
+    }
+
+   private:
+    std::shared_ptr<PolicyBox> box_;
+    Policy::ScoreRequest request_;
+    Policy::ScoreResult result_;
+  };
+
+  Napi::Value Score(const Napi::CallbackInfo& info) {
+    check_usable(info.Env(), !box_->policy, box_->busy, "Qwen2Policy");
+    Napi::Object options = object_arg(info, 0, "options");
+    Policy::ScoreRequest request;
+    request.ids = int32_list(options.Get("ids"), "options.ids");
+    request.lengths = int64_list(options.Get("lengths"), "options.lengths");
+    if (has_field(options, "chunkSize")) request.chunk_size = integer_field(options, "chunkSize", "options");
+    if (has_field(options, "microBatchTokens")) {
+      request.micro_batch_tokens = integer_field(options, "microBatchTokens", "options");
+    }
+    if (has_field(options, "withEntropy")) request.with_entropy = options.Get("withEntropy").ToBoolean().Value();
+    return (new ScoreWorker(info.Env(), box_, std::move(request)))->Start();
+  }
+
+  class SaveWorker : public PromiseWorker {
+   public:
+    SaveWorker(Napi::Env env, std::shared_ptr<PolicyBox> box, std::string path, std::string dtype)
+        : PromiseWorker(env, "rexrag.policy.save"), box_(std::move(box)), path_(std::move(path)),
+          dtype_(std::move(dtype)) {
+      box_->busy = true;
+    }
+    ~SaveWorker() override { box_->busy = false; }
+
+   protected:
+    void Run() override { box_->policy->save(path_, dtype_); }
+    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+   private:
+    std::shared_ptr<PolicyBox> box_;
+    std::string path_, dtype_;
+  };
+
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    check_usable(info.Env(), !box_->policy, box_->busy, "Qwen2Policy");
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "path must be a string, got " + type_name(info[0]));
+    std::string dtype = info[1].IsUndefined() ? "float32" : info[1].As<Napi::String>().Utf8Value();
+    return (new SaveWorker(info.Env(), box_, info[0].As<Napi::String>().Utf8Value(), dtype))->Start();
+  }
+
+  Napi::Value Parameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check_usable(env, !box_->policy, box_->busy, "Qwen2Policy");
+    auto parameters = box_->policy->parameters();
+    Napi::Array out = Napi::Array::New(env, parameters.size());
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      Napi::Object item = Napi::Object::New(env);
+      item.Set("name", parameters[i].name);
+      item.Set("shape", to_number_array(env, parameters[i].shape));
+      out.Set(static_cast<uint32_t>(i), item);
+    }
+    return out;
+  }
+
+  Napi::Value ParameterValues(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check_usable(env, !box_->policy, box_->busy, "Qwen2Policy");
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string, got " + type_name(info[0]));
+    return guarded(env, [&]() -> Napi::Value {
+      return to_float32_array(env, box_->policy->parameter_values(info[0].As<Napi::String>().Utf8Value()));
+    });
+  }
+
+  Napi::Value SetTokenBytes(const Napi::CallbackInfo& info) {
+    check_usable(info.Env(), !box_->policy, box_->busy, "Qwen2Policy");
+    box_->token_bytes = std::make_shared<const std::vector<std::string>>(bytes_list(info[0], "tokenBytes"));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CreateSession(const Napi::CallbackInfo& info) {
+    check_usable(info.Env(), !box_->policy, false, "Qwen2Policy");
+    return new_session_object(info.Env(), box_);
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    check_usable(info.Env(), false, box_->busy, "Qwen2Policy");
+    box_->policy.reset();  // sessions created from it keep the model alive until they are disposed
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<PolicyBox> box_;
+};
+
+}  // namespace
+
+void check_usable(Napi::Env env, bool disposed, bool busy, const char* what) {
+  if (disposed) throw make_error(env, {"ERR_DISPOSED", std::string(what) + " was disposed"});
+  if (busy) {
+    throw make_error(env, {"ERR_BUSY", std::string(what) + " is already running a call; await it first"});
+  }
+}
+
+void register_policy(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = PolicyWrap::Define(env);
+  addon_data(env).policy_constructor = Napi::Persistent(constructor);
+  exports.Set("Qwen2Policy", constructor);
+}
+
+}  // namespace rexrag::napi

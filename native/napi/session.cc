@@ -1,0 +1,190 @@
+// N-API class GenerationSession over core/session.h. Row bookkeeping calls are synchronous; generate() is
+// async and marks the session busy, so no other call can touch the rows while a worker thread does.
+#include <utility>
+
+#include "napi/addon_data.h"
+#include "napi/convert.h"
+#include "napi/handles.h"
+#include "napi/worker.h"
+
+namespace rexrag::napi {
+namespace {
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::Stop: return "stop";
+    case StopReason::Eos: return "eos";
+    case StopReason::Length: return "length";
+  }
+  return "length";
+}
+
+SamplingParams read_sampling(const Napi::Object& options) {
+  SamplingParams params;
+  params.temperature = number_field(options, "temperature", "options");
+  params.top_p = number_field(options, "topP", "options");
+  params.top_k = integer_field(options, "topK", "options");
+  params.max_new_tokens = integer_field(options, "maxNewTokens", "options");
+  params.seed = static_cast<uint64_t>(integer_field(options, "seed", "options"));
+  params.stop_strings = string_list(options.Get("stopStrings"), "options.stopStrings");
+  params.eos_token_ids = int64_list(options.Get("eosTokenIds"), "options.eosTokenIds");
+  if (has_field(options, "vocabLimit")) params.vocab_limit = integer_field(options, "vocabLimit", "options");
+  return params;
+}
+
+int64_t row_arg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), "rowId must be a number, got " + type_name(info[index]));
+  }
+  return info[index].As<Napi::Number>().Int64Value();
+}
+
+class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "GenerationSession",
+                       {InstanceMethod<&SessionWrap::AddRow>("addRow"), InstanceMethod<&SessionWrap::Append>("append"),
+                        InstanceMethod<&SessionWrap::Clone>("clone"), InstanceMethod<&SessionWrap::Tokens>("tokens"),
+                        InstanceMethod<&SessionWrap::Release>("release"),
+                        InstanceMethod<&SessionWrap::Generate>("generate"),
+                        InstanceMethod<&SessionWrap::RowCount>("rowCount"),
+                        InstanceMethod<&SessionWrap::Dispose>("dispose")});
+  }
+
+  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      throw Napi::TypeError::New(info.Env(), "GenerationSession cannot be constructed directly; use createSession()");
+    }
+    box_ = *info[0].As<Napi::External<std::shared_ptr<SessionBox>>>().Data();
+  }
+
+ private:
+  void check(Napi::Env env) { check_usable(env, !box_->session, box_->busy, "GenerationSession"); }
+
+  Napi::Value AddRow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    std::vector<int32_t> tokens = int32_list(info[0], "promptTokens");
+    return guarded(env, [&]() -> Napi::Value {
+      return Napi::Number::New(env, static_cast<double>(box_->session->add_row(tokens)));
+    });
+  }
+
+  Napi::Value Append(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    int64_t row = row_arg(info, 0);
+    std::vector<int32_t> tokens = int32_list(info[1], "tokens");
+    return guarded(env, [&]() -> Napi::Value {
+      box_->session->append(row, tokens);
+      return env.Undefined();
+    });
+  }
+
+  Napi::Value Clone(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    int64_t row = row_arg(info, 0);
+    int64_t keep = -1;
+    if (!info[1].IsUndefined()) {
+      if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "keepTokens must be a number, got " + type_name(info[1]));
+      keep = info[1].As<Napi::Number>().Int64Value();
+      if (keep < 1) throw make_error(env, {"ERR_INVALID_ARG", "keepTokens must be at least 1"});
+    }
+    return guarded(env, [&]() -> Napi::Value {
+      return Napi::Number::New(env, static_cast<double>(box_->session->clone(row, keep)));
+    });
+  }
+
+  Napi::Value Tokens(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    int64_t row = row_arg(info, 0);
+    return guarded(env, [&]() -> Napi::Value { return to_int32_array(env, box_->session->tokens(row)); });
+  }
+
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    std::vector<int64_t> rows = int64_list(info[0], "rowIds");
+    return guarded(env, [&]() -> Napi::Value {
+      for (int64_t row : rows) box_->session->release(row);
+      return env.Undefined();
+    });
+  }
+
+  Napi::Value RowCount(const Napi::CallbackInfo& info) {
+    check(info.Env());
+    return Napi::Number::New(info.Env(), static_cast<double>(box_->session->row_count()));
+  }
+
+  class GenerateWorker : public PromiseWorker {
+   public:
+    GenerateWorker(Napi::Env env, std::shared_ptr<SessionBox> box, std::vector<int64_t> rows, SamplingParams params)
+        : PromiseWorker(env, "rexrag.session.generate"), box_(std::move(box)), rows_(std::move(rows)),
+          params_(std::move(params)) {
+      box_->busy = true;
+    }
+    ~GenerateWorker() override { box_->busy = false; }
+
+   protected:
+    void Run() override { results_ = box_->session->generate(rows_, params_); }
+    Napi::Value Result(Napi::Env env) override {
+      Napi::Array out = Napi::Array::New(env, results_.size());
+      for (size_t i = 0; i < results_.size(); ++i) {
+        const GeneratedRow& row = results_[i];
+        Napi::Object item = Napi::Object::New(env);
+        item.Set("rowId", static_cast<double>(row.row));
+        item.Set("tokens", to_int32_array(env, row.tokens));
+        item.Set("logprobs", to_float32_array(env, row.logprobs));
+        item.Set("modelLogprobs", to_float32_array(env, row.model_logprobs));
+        item.Set("stopReason", stop_reason_name(row.stop_reason));
+        if (row.stop_reason == StopReason::Stop) item.Set("stopString", row.stop_string);
+        out.Set(static_cast<uint32_t>(i), item);
+      }
+      return out;
+    }
+
+   private:
+    std::shared_ptr<SessionBox> box_;
+    std::vector<int64_t> rows_;
+    SamplingParams params_;
+    std::vector<GeneratedRow> results_;
+  };
+
+  Napi::Value Generate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    std::vector<int64_t> rows = int64_list(info[0], "rowIds");
+    Napi::Object options = object_arg(info, 1, "options");
+    SamplingParams params = read_sampling(options);
+    return (new GenerateWorker(env, box_, std::move(rows), std::move(params)))->Start();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    check_usable(info.Env(), false, box_->busy, "GenerationSession");
+    box_->session.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<SessionBox> box_;
+};
+
+}  // namespace
+
+Napi::Object new_session_object(Napi::Env env, const std::shared_ptr<PolicyBox>& policy) {
+  auto box = std::make_shared<SessionBox>();
+  box->session = std::make_shared<GenerationSession>(policy->policy, policy->token_bytes);
+  auto holder = std::make_unique<std::shared_ptr<SessionBox>>(box);
+  auto external = Napi::External<std::shared_ptr<SessionBox>>::New(
+      env, holder.release(), [](Napi::Env, std::shared_ptr<SessionBox>* data) { delete data; });
+  return addon_data(env).session_constructor.New({external});
+}
+
+void register_session(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = SessionWrap::Define(env);
+  addon_data(env).session_constructor = Napi::Persistent(constructor);
+  exports.Set("GenerationSession", constructor);
+}
+
+}  // namespace rexrag::napi
