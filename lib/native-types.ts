@@ -122,8 +122,109 @@ export interface NativeQwen2PolicyClass {
   random(options: NativePolicyOptions & { seed?: number }): Promise<NativeQwen2Policy>;
 }
 
+export interface NativeLossOptions {
+  clipLow?: number;
+  clipHigh?: number;
+  dualClip?: number;
+  klType?: 'none' | 'k1' | 'k2' | 'k3';
+  klCoef?: number;
+  entropyCoef?: number;
+  aggregation?: 'token-mean' | 'seq-mean-token-sum' | 'seq-mean-token-mean';
+}
+
+export interface NativeOptimizerOptions {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  schedule?: 'constant' | 'cosine';
+  warmupSteps?: number;
+  totalSteps?: number;
+  minLrRatio?: number;
+}
+
+export interface NativeTrainBatch {
+  ids: Int32Array;
+  lengths: Int32Array;
+  lossMask: Float32Array;
+  behaviourLogps: Float32Array;
+  refLogps?: Float32Array;
+  advantages: Float32Array;
+}
+
+export interface NativeStepOptions {
+  miniBatches?: number;
+  epochs?: number;
+  microBatchTokens?: number;
+  logitChunk?: number;
+  shuffle?: boolean;
+  seed?: number;
+}
+
+export interface NativeStepMetrics {
+  loss: number;
+  pgLoss: number;
+  kl: number;
+  entropy: number;
+  clipFracHigh: number;
+  clipFracLow: number;
+  approxKl: number;
+  ratioMean: number;
+  ratioMax: number;
+  gradNorm: number;
+  gradNormMax: number;
+  lr: number;
+  updates: number;
+  skippedUpdates: number;
+  tokens: number;
+  microBatches: number;
+}
+
+export interface NativeTrainer {
+  step(batch: NativeTrainBatch, options?: NativeStepOptions): Promise<NativeStepMetrics>;
+  referenceScore(options: { ids: Int32Array; lengths: Int32Array; chunkSize?: number }): Promise<{ logps: Float32Array }>;
+  lrAt(step: number): number;
+  stepsDone(): number;
+  saveState(path: string): Promise<void>;
+  loadState(files: NativeWeightFile[]): Promise<void>;
+  saveReference(path: string): Promise<void>;
+  loadReference(files: NativeWeightFile[]): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeLossCheckInputs {
+  logps: Float32Array;
+  entropies?: Float32Array;
+  behaviourLogps: Float32Array;
+  refLogps?: Float32Array;
+  advantages: Float32Array;
+  lossMask: Float32Array;
+  lengths: Int32Array;
+}
+
+export interface NativeLossCheck extends NativeStepMetrics {
+  gradLogps: Float32Array;
+  gradEntropies: Float32Array;
+}
+
+export interface NativeAdamwInputs extends NativeOptimizerOptions {
+  params: Float32Array;
+  grads: Float32Array;
+  expAvg: Float32Array;
+  expAvgSq: Float32Array;
+  step: number;
+}
+
 export interface NativeBinding {
   Qwen2Policy: NativeQwen2PolicyClass;
+  Trainer: new (
+    policy: NativeQwen2Policy,
+    options: { loss?: NativeLossOptions; optimizer?: NativeOptimizerOptions; keepReference?: boolean },
+  ) => NativeTrainer;
+  checkPolicyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
+  adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
   runtimeInfo(): RuntimeInfo;
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_runtime(env, exports);
   rexrag::napi::register_policy(env, exports);
   rexrag::napi::register_session(env, exports);
+  rexrag::napi::register_trainer(env, exports);
   return exports;
 }
 

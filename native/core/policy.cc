@@ -56,9 +56,17 @@ PolicyState& Policy::state() { return *state_; }
 
 std::shared_ptr<Policy> Policy::load(const Qwen2Config& config, const std::vector<WeightFile>& files,
                                      const PolicyOptions& options) {
-  auto state = make_state(config, options);
+  auto policy = std::shared_ptr<Policy>(new Policy(make_state(config, options)));
+  policy->options_ = options;
+  policy->state_->model->to_device(policy->state_->device, policy->state_->dtype);
+  policy->load_weights(files);
+  return policy;
+}
+
+void Policy::load_weights(const std::vector<WeightFile>& files) {
+  const Qwen2Config& cfg = config();
   std::map<std::string, at::Tensor> loaded = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
-  auto parameters = state->model->named_parameters();
+  auto parameters = state_->model->named_parameters();
   std::vector<std::string> missing, unexpected, misshaped;
   for (const auto& item : parameters) {
     auto found = loaded.find(item.key());
@@ -71,7 +79,7 @@ std::shared_ptr<Policy> Policy::load(const Qwen2Config& config, const std::vecto
   }
   for (const auto& [name, tensor] : loaded) {
     // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); it is ignored.
-    if (parameters.find(name) == nullptr && !(config.tie_word_embeddings && name == "lm_head.weight")) {
+    if (parameters.find(name) == nullptr && !(cfg.tie_word_embeddings && name == "lm_head.weight")) {
       unexpected.push_back(name);
     }
   }
@@ -82,12 +90,21 @@ std::shared_ptr<Policy> Policy::load(const Qwen2Config& config, const std::vecto
     if (!misshaped.empty()) message += "\n  wrong shape: " + join_names(misshaped);
     throw InvalidArgument(message);
   }
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : parameters) item.value().copy_(loaded.at(item.key()));
+  torch::NoGradGuard no_grad;
+  for (auto& item : parameters) item.value().copy_(loaded.at(item.key()).to(item.value().device(), item.value().scalar_type()));
+}
+
+std::shared_ptr<Policy> Policy::frozen_copy() const {
+  auto copy = std::shared_ptr<Policy>(new Policy(make_state(config(), options_)));
+  copy->options_ = options_;
+  copy->state_->model->to_device(state_->device, state_->dtype);
+  torch::NoGradGuard no_grad;
+  auto source = state_->model->named_parameters();
+  for (auto& item : copy->state_->model->named_parameters()) {
+    item.value().copy_(source[item.key()]);
+    item.value().set_requires_grad(false);
   }
-  state->model->to_device(state->device, state->dtype);
-  return std::shared_ptr<Policy>(new Policy(std::move(state)));
+  return copy;
 }
 
 std::shared_ptr<Policy> Policy::random(const Qwen2Config& config, uint64_t seed, const PolicyOptions& options) {
@@ -106,7 +123,9 @@ std::shared_ptr<Policy> Policy::random(const Qwen2Config& config, uint64_t seed,
     }
   }
   state->model->to_device(state->device, state->dtype);
-  return std::shared_ptr<Policy>(new Policy(std::move(state)));
+  auto policy = std::shared_ptr<Policy>(new Policy(std::move(state)));
+  policy->options_ = options;
+  return policy;
 }
 
 std::vector<Policy::ParameterInfo> Policy::parameters() const {

@@ -30,6 +30,11 @@ class Policy {
   static std::shared_ptr<Policy> random(const Qwen2Config& config, uint64_t seed, const PolicyOptions& options);
   ~Policy();
 
+  /// A frozen copy (no gradients) of the current weights on the same device, e.g. the KL reference.
+  std::shared_ptr<Policy> frozen_copy() const;
+  /// Replaces every parameter from checkpoint files, strictly (same rules as load()).
+  void load_weights(const std::vector<WeightFile>& files);
+
   const Qwen2Config& config() const;
   PolicyState& state();
 
@@ -59,6 +64,7 @@ class Policy {
 
  private:
   explicit Policy(std::unique_ptr<PolicyState> state);
+  PolicyOptions options_;
   std::unique_ptr<PolicyState> state_;
 };
 

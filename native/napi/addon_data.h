@@ -9,6 +9,7 @@ struct AddonData {
   Napi::FunctionReference error_class;
   Napi::FunctionReference policy_constructor;
   Napi::FunctionReference session_constructor;
+  Napi::FunctionReference trainer_constructor;
 };
 
 /// This environment's data, created on first use and freed by N-API at shutdown.

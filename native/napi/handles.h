@@ -28,6 +28,11 @@ struct SessionBox {
 void check_usable(Napi::Env env, bool disposed, bool busy, const char* what);
 
 void register_policy(Napi::Env env, Napi::Object exports);
+void register_trainer(Napi::Env env, Napi::Object exports);
+/// Reads options.files: [{path, tensors: [{name, dtype, shape, begin, end}]}] (TypeErrors name the field).
+std::vector<WeightFile> read_weight_files_option(const Napi::Object& options);
+/// The box behind a Qwen2Policy object; TypeError naming `name` when the value is not one.
+std::shared_ptr<PolicyBox> unwrap_policy(const Napi::Value& value, const char* name);
 void register_session(Napi::Env env, Napi::Object exports);
 /// Wraps a new session of `policy` in a JS object (the session class's constructor is private to JS).
 Napi::Object new_session_object(Napi::Env env, const std::shared_ptr<PolicyBox>& policy);

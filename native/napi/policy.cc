@@ -42,7 +42,9 @@ PolicyOptions read_policy_options(const Napi::Object& options) {
   return out;
 }
 
-std::vector<WeightFile> read_weight_files(const Napi::Object& options) {
+}  // namespace
+
+std::vector<WeightFile> read_weight_files_option(const Napi::Object& options) {
   Napi::Value value = options.Get("files");
   if (!value.IsArray()) throw Napi::TypeError::New(options.Env(), "options.files must be an array, got " + type_name(value));
   auto array = value.As<Napi::Array>();
@@ -72,6 +74,8 @@ std::vector<WeightFile> read_weight_files(const Napi::Object& options) {
   }
   return files;
 }
+
+namespace {
 
 class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
  public:
@@ -122,7 +126,7 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
   static Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Object options = object_arg(info, 0, "options");
     Qwen2Config config = read_config(options);
-    std::vector<WeightFile> files = read_weight_files(options);
+    std::vector<WeightFile> files = read_weight_files_option(options);
     PolicyOptions policy_options = read_policy_options(options);
     auto create = [config, files, policy_options]() { return Policy::load(config, files, policy_options); };
     return (new CreateWorker(info.Env(), create))->Start();
@@ -249,6 +253,14 @@ void check_usable(Napi::Env env, bool disposed, bool busy, const char* what) {
   if (busy) {
     throw make_error(env, {"ERR_BUSY", std::string(what) + " is already running a call; await it first"});
   }
+}
+
+std::shared_ptr<PolicyBox> unwrap_policy(const Napi::Value& value, const char* name) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(addon_data(env).policy_constructor.Value())) {
+    throw Napi::TypeError::New(env, std::string(name) + " must be a Qwen2Policy, got " + type_name(value));
+  }
+  return PolicyWrap::Unwrap(value.As<Napi::Object>())->box();
 }
 
 void register_policy(Napi::Env env, Napi::Object exports) {

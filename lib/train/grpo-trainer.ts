@@ -1,0 +1,164 @@
+// One GRPO/PPO optimizer step from TypeScript: packs a batch of trajectories (token ids, loss masks,
+// behaviour/reference log-probs, advantages) into flat typed arrays and hands it to the native trainer,
+// which runs micro-batches, the clipped loss, KL, clipping and AdamW in one call. Checkpoints: checkpoint.ts.
+import { RexragError } from '../errors.js';
+import type { Policy } from '../model/policy.js';
+import { native } from '../native.js';
+import type { NativeLossOptions, NativeOptimizerOptions, NativeStepMetrics, NativeStepOptions, NativeTrainer } from '../native-types.js';
+import { enqueueTorchJob } from '../torch-queue.js';
+import { expectArray, expectObject, expectTokenIds } from '../validate.js';
+
+export type LossOptions = NativeLossOptions;
+export type OptimizerOptions = NativeOptimizerOptions;
+export type StepOptions = NativeStepOptions;
+export type StepMetrics = NativeStepMetrics;
+
+export interface TrainerOptions {
+  loss?: LossOptions;
+  optimizer?: OptimizerOptions;
+  /** 'frozen-copy' keeps a copy of the policy's current weights as the KL reference (the default). */
+  reference?: 'frozen-copy' | 'none';
+}
+
+/** One row per trajectory; per-token arrays are aligned with `ids` (index t describes token t). */
+export interface TrajectoryBatch {
+  ids: ArrayLike<number>[];
+  /** 1 where token t is trained (model and probe-prompt tokens); 0 for prompt, observations and padding. */
+  lossMask: ArrayLike<number>[];
+  /** The log-prob the PPO ratio is taken against: π_old for GRPO, log β_t for REX-RAG. */
+  behaviourLogps: ArrayLike<number>[];
+  /** Reference log-probs; omitted: computed by the trainer's frozen reference copy. */
+  refLogps?: ArrayLike<number>[];
+  /** Per row (broadcast over its tokens) or per token. */
+  advantages: (number | ArrayLike<number>)[];
+}
+
+/** Flattens a batch into the native layout, checking every row's lengths against its ids. */
+export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
+  expectObject(batch, 'batch');
+  const rows = expectArray(batch.ids, 'batch.ids').length;
+  for (const key of ['lossMask', 'behaviourLogps', 'advantages'] as const) {
+    if (expectArray(batch[key], `batch.${key}`).length !== rows) {
+      throw new RangeError(`batch.${key} has ${batch[key].length} rows but batch.ids has ${rows}`);
+    }
+  }
+  if (batch.refLogps && batch.refLogps.length !== rows) {
+    throw new RangeError(`batch.refLogps has ${batch.refLogps.length} rows but batch.ids has ${rows}`);
+  }
+  const lengths = new Int32Array(rows);
+  batch.ids.forEach((row, r) => {
+    lengths[r] = expectTokenIds(Array.from(row), `batch.ids[${r}]`, vocabSize).length;
+    if (lengths[r] === 0) throw new RangeError(`batch.ids[${r}] must not be empty`);
+  });
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const ids = new Int32Array(total);
+  const lossMask = new Float32Array(total);
+  const behaviourLogps = new Float32Array(total);
+  const advantages = new Float32Array(total);
+  const refLogps = batch.refLogps ? new Float32Array(total) : undefined;
+  let offset = 0;
+  for (let r = 0; r < rows; r++) {
+    const length = lengths[r]!;
+    const copyRow = (target: Float32Array, values: ArrayLike<number>, name: string) => {
+      if (values.length !== length) {
+        throw new RangeError(`batch.${name}[${r}] has ${values.length} values but the row has ${length} tokens`);
+      }
+      for (let t = 0; t < length; t++) {
+        const value = values[t]!;
+        if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`batch.${name}[${r}][${t}] must be a number`);
+        target[offset + t] = value;
+      }
+    };
+    ids.set(Array.from(batch.ids[r]!), offset);
+    copyRow(lossMask, batch.lossMask[r]!, 'lossMask');
+    if (lossMask[offset] !== 0) throw new RangeError(`batch.lossMask[${r}][0] must be 0: the first token has no prefix`);
+    copyRow(behaviourLogps, batch.behaviourLogps[r]!, 'behaviourLogps');
+    if (refLogps) copyRow(refLogps, batch.refLogps![r]!, 'refLogps');
+    const advantage = batch.advantages[r]!;
+    if (typeof advantage === 'number') {
+      if (!Number.isFinite(advantage)) throw new RangeError(`batch.advantages[${r}] must be finite`);
+      advantages.fill(advantage, offset, offset + length);
+    } else {
+      copyRow(advantages, advantage, 'advantages');
+    }
+    offset += length;
+  }
+  return { ids, lengths, lossMask, behaviourLogps, advantages, ...(refLogps ? { refLogps } : {}) };
+}
+
+/** Trains a Policy in place with the GRPO objective. */
+export class GrpoTrainer {
+  private disposed = false;
+
+  private constructor(
+    private readonly handle: NativeTrainer,
+    readonly policy: Policy,
+    readonly options: Required<Pick<TrainerOptions, 'reference'>> & TrainerOptions,
+  ) {}
+
+  /** A trainer for `policy`; with the default reference, the current weights are copied as the KL reference. */
+  static async create(policy: Policy, options: TrainerOptions = {}): Promise<GrpoTrainer> {
+    const reference = options.reference ?? 'frozen-copy';
+    if (reference !== 'frozen-copy' && reference !== 'none') {
+      throw new RangeError(`options.reference must be "frozen-copy" or "none", got ${JSON.stringify(reference)}`);
+    }
+    const handle = await enqueueTorchJob(async () =>
+      new (native().Trainer)(policy.nativeHandle(), {
+        loss: options.loss ?? {},
+        optimizer: options.optimizer ?? {},
+        keepReference: reference === 'frozen-copy',
+      }),
+    );
+    return new GrpoTrainer(handle, policy, { ...options, reference });
+  }
+
+  /** One training step: every epoch × mini-batch is an optimizer update; the LR schedule advances once. */
+  async step(batch: TrajectoryBatch, options: StepOptions = {}): Promise<StepMetrics> {
+    this.checkLive();
+    const packed = packBatch(batch, this.policy.config.vocab_size);
+    return enqueueTorchJob(() => this.handle.step(packed, options));
+  }
+
+  /** Reference-model log-probs of each sequence (teacher-forced); index t is log p_ref(x_t | x_<t). */
+  async referenceLogps(sequences: ArrayLike<number>[]): Promise<Float32Array[]> {
+    this.checkLive();
+    const lengths = Int32Array.from(sequences.map((s, i) => expectTokenIds(Array.from(s), `sequences[${i}]`, this.policy.config.vocab_size).length));
+    const ids = Int32Array.from(sequences.flatMap((s) => Array.from(s)));
+    const { logps } = await enqueueTorchJob(() => this.handle.referenceScore({ ids, lengths }));
+    const rows: Float32Array[] = [];
+    let start = 0;
+    for (const length of lengths) {
+      rows.push(logps.slice(start, start + length));
+      start += length;
+    }
+    return rows;
+  }
+
+  /** The learning rate the schedule gives at a training step. */
+  lrAt(step: number): number {
+    this.checkLive();
+    return this.handle.lrAt(step);
+  }
+
+  /** Training steps done (restored by resume). */
+  stepsDone(): number {
+    this.checkLive();
+    return this.handle.stepsDone();
+  }
+
+  /** The native handle, for checkpointing. */
+  nativeHandle(): NativeTrainer {
+    this.checkLive();
+    return this.handle;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.handle.dispose();
+    this.disposed = true;
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new RexragError('the trainer was disposed', 'ERR_DISPOSED');
+  }
+}

@@ -1,0 +1,93 @@
+// Implements policy_loss.h.
+#include "core/policy_loss.h"
+
+#include "core/errors.h"
+
+namespace rexrag {
+
+void LossConfig::validate() const {
+  require(clip_low >= 0 && clip_low < 1, "clipLow must be in [0, 1)");
+  require(clip_high >= 0, "clipHigh must be >= 0");
+  require(dual_clip == 0 || dual_clip > 1, "dualClip must be 0 (off) or greater than 1");
+  require(kl_coef >= 0, "klCoef must be >= 0");
+}
+
+KlType parse_kl_type(const std::string& name) {
+  if (name == "none") return KlType::None;
+  if (name == "k1") return KlType::K1;
+  if (name == "k2") return KlType::K2;
+  if (name == "k3" || name == "low_var_kl") return KlType::K3;
+  throw InvalidArgument("klType must be none, k1, k2 or k3, got \"" + name + "\"");
+}
+
+Aggregation parse_aggregation(const std::string& name) {
+  if (name == "token-mean") return Aggregation::TokenMean;
+  if (name == "seq-mean-token-sum") return Aggregation::SeqMeanTokenSum;
+  if (name == "seq-mean-token-mean") return Aggregation::SeqMeanTokenMean;
+  throw InvalidArgument("aggregation must be token-mean, seq-mean-token-sum or seq-mean-token-mean, got \"" + name +
+                        "\"");
+}
+
+LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const LossNormaliser& normaliser) {
+  LossOutput out;
+  const at::Tensor& advantages = in.advantages;
+  at::Tensor log_ratio = in.logp - in.behaviour;
+  at::Tensor ratio = log_ratio.exp();                                                 // (N,)
+  at::Tensor pg_unclipped = -advantages * ratio;
+  at::Tensor pg_clipped = -advantages * ratio.clamp(1.0 - config.clip_low, 1.0 + config.clip_high);
+  at::Tensor pg = at::maximum(pg_unclipped, pg_clipped);
+  if (config.dual_clip > 1) {
+    // For A < 0, bound the loss by −A·c so a huge ratio cannot dominate (dual-clip PPO).
+    pg = at::where(advantages < 0, at::minimum(pg, -advantages * config.dual_clip), pg);
+  }
+  at::Tensor token_loss = pg;
+  at::Tensor kl;
+  if (config.kl_type != KlType::None) {
+    at::Tensor diff = in.logp - in.ref;
+    switch (config.kl_type) {
+      case KlType::K1: kl = diff; break;
+      case KlType::K2: kl = 0.5 * diff.pow(2); break;
+      default: {
+        at::Tensor d = (-diff).clamp(-20.0, 20.0);
+        kl = (d.exp() - d - 1.0).clamp(-10.0, 10.0);
+      }
+    }
+    token_loss = token_loss + config.kl_coef * kl;
+  }
+  if (config.entropy_coef != 0) token_loss = token_loss - config.entropy_coef * in.entropy;
+
+  const double tokens = static_cast<double>(in.logp.size(0));
+  switch (config.aggregation) {
+    case Aggregation::TokenMean:
+      out.loss = token_loss.sum() / std::max(normaliser.tokens, 1.0);
+      break;
+    case Aggregation::SeqMeanTokenSum:
+    case Aggregation::SeqMeanTokenMean: {
+      at::Tensor per_row = at::zeros({in.rows}, token_loss.options()).index_add(0, in.row, token_loss);  // (R,)
+      if (config.aggregation == Aggregation::SeqMeanTokenMean) {
+        at::Tensor counts = at::zeros({in.rows}, token_loss.options())
+                                .index_add(0, in.row, at::ones_like(token_loss));  // (R,)
+        per_row = per_row / counts.clamp_min(1.0);  // rows without loss tokens contribute 0
+      }
+      out.loss = per_row.sum() / std::max(normaliser.rows, 1.0);
+      break;
+    }
+  }
+
+  at::NoGradGuard no_grad;
+  LossSums& s = out.sums;
+  s.tokens = tokens;
+  if (tokens == 0) return out;
+  s.pg = pg.sum().item<double>();
+  if (kl.defined()) s.kl = kl.sum().item<double>();
+  if (in.entropy.defined()) s.entropy = in.entropy.sum().item<double>();
+  at::Tensor clipped = pg_clipped > pg_unclipped;  // the clipped branch is the active one
+  s.clipped_high = (clipped & (ratio > 1.0 + config.clip_high)).sum().item<double>();
+  s.clipped_low = (clipped & (ratio < 1.0 - config.clip_low)).sum().item<double>();
+  s.approx_kl = (-log_ratio).sum().item<double>();
+  s.ratio = ratio.sum().item<double>();
+  s.ratio_max = ratio.max().item<double>();
+  return out;
+}
+
+}  // namespace rexrag

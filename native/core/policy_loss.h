@@ -1,0 +1,65 @@
+// The per-token GRPO / PPO objective as small pure tensor functions (verl core_algos semantics):
+//   r = exp(logp − behaviourLogp)
+//   pg = max(−A·r, −A·clip(r, 1 − clipLow, 1 + clipHigh));  dual clip (A < 0): min(pg, −A·c)
+//   kl (k1) = logp − ref;  (k2) = ½(logp − ref)²;  (k3, "low_var_kl") d = clamp(ref − logp, ±20),
+//        kl = clamp(eᵈ − d − 1, ±10)
+//   ℓ = pg + klCoef·kl − entropyCoef·entropy, aggregated over the loss tokens of a mini-batch.
+// The behaviour log-prob is whatever the ratio is taken against: π_old for GRPO, log β_t for REX-RAG.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace rexrag {
+
+enum class KlType { None, K1, K2, K3 };
+enum class Aggregation { TokenMean, SeqMeanTokenSum, SeqMeanTokenMean };
+
+struct LossConfig {
+  double clip_low = 0.2;
+  double clip_high = 0.2;
+  double dual_clip = 0.0;  // > 1 enables dual clip with this c; 0 disables it
+  KlType kl_type = KlType::K3;
+  double kl_coef = 0.001;
+  double entropy_coef = 0.0;
+  Aggregation aggregation = Aggregation::TokenMean;
+
+  /// Throws InvalidArgument for out-of-range values.
+  void validate() const;
+};
+
+KlType parse_kl_type(const std::string& name);        // "none", "k1", "k2", "k3" (also "low_var_kl")
+Aggregation parse_aggregation(const std::string& name);  // "token-mean", "seq-mean-token-sum", "seq-mean-token-mean"
+
+/// Per-token inputs of one micro-batch, all (N,) over its loss tokens only.
+struct LossInputs {
+  at::Tensor logp;        // differentiable
+  at::Tensor entropy;     // differentiable; may be undefined when entropy_coef is 0 and no metric is wanted
+  at::Tensor behaviour;   // log-prob the ratio is taken against
+  at::Tensor ref;         // reference log-prob; undefined when kl_type is None
+  at::Tensor advantages;
+  at::Tensor row;         // int64 index of each token's row within the micro-batch
+  int64_t rows = 0;       // rows in the micro-batch
+};
+
+/// Totals of the whole mini-batch, so per-micro-batch losses add up exactly to the mini-batch aggregate.
+struct LossNormaliser {
+  double tokens = 0;  // loss tokens
+  double rows = 0;    // rows with at least one loss token
+};
+
+/// Sums over the micro-batch's tokens, for metrics; divide by token counts at the end.
+struct LossSums {
+  double tokens = 0, pg = 0, kl = 0, entropy = 0, clipped_high = 0, clipped_low = 0, approx_kl = 0, ratio = 0;
+  double ratio_max = 0;
+};
+
+struct LossOutput {
+  at::Tensor loss;  // scalar, differentiable: this micro-batch's share of the mini-batch loss
+  LossSums sums;
+};
+
+LossOutput policy_loss(const LossInputs& inputs, const LossConfig& config, const LossNormaliser& normaliser);
+
+}  // namespace rexrag

@@ -1,0 +1,140 @@
+// The native GRPO step on a tiny policy: a fixed reward moves the policy the expected way; gradient
+// accumulation over micro-batches equals one big batch; non-finite inputs skip the update; bad input is named.
+import test from 'ava';
+
+import { Policy } from '../../lib/model/policy.js';
+import type { NativeQwen2Config } from '../../lib/native-types.js';
+import { GrpoTrainer, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
+
+const config: NativeQwen2Config = {
+  vocab_size: 64,
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  tie_word_embeddings: false,
+};
+const prompt = [1, 2, 3, 4];
+const isRewarded = (token: number) => token < 16;  // a quarter of the vocabulary
+
+/** Probability mass the policy puts on rewarded tokens right after the prompt. */
+async function rewardedMass(policy: Policy): Promise<number> {
+  const candidates = Array.from({ length: config.vocab_size }, (_, t) => [...prompt, t]);
+  const { logps } = await policy.score(candidates);
+  return logps.reduce((sum, row, t) => sum + (isRewarded(t) ? Math.exp(row[prompt.length]!) : 0), 0);
+}
+
+/** Samples a group of rollouts and builds a GRPO batch rewarded by the share of rewarded tokens. */
+async function rolloutBatch(policy: Policy, seed: number, groupSize = 8, newTokens = 6): Promise<TrajectoryBatch> {
+  const session = policy.createSession();
+  const rows = Array.from({ length: groupSize }, () => session.addRow(prompt));
+  const generated = await session.generate(rows, {
+    temperature: 1, topP: 1, topK: 0, seed, maxNewTokens: newTokens, stopStrings: [], eosTokenIds: [],
+  });
+  session.dispose();
+  const ids = generated.map((g) => [...prompt, ...g.tokens]);
+  const rewards = generated.map((g) => g.tokens.filter(isRewarded).length / g.tokens.length);
+  const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+  const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / (rewards.length - 1));
+  const { logps } = await policy.score(ids);
+  return {
+    ids,
+    lossMask: ids.map((row) => row.map((_, t) => (t >= prompt.length ? 1 : 0))),
+    behaviourLogps: logps,
+    advantages: rewards.map((r) => (r - mean) / (std + 1e-6)),
+  };
+}
+
+test('a few GRPO steps with a fixed reward raise the rewarded tokens\' probability and change every parameter', async (t) => {
+  const policy = await Policy.random(config, { seed: 1 });
+  const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 3e-3, weightDecay: 0 } });
+  const before = await rewardedMass(policy);
+  const initial = new Map(policy.parameters().map((p) => [p.name, policy.parameterValues(p.name)]));
+  for (let step = 0; step < 6; step++) {
+    const metrics = await trainer.step(await rolloutBatch(policy, 100 + step), { miniBatches: 2 });
+    t.true(Number.isFinite(metrics.loss), `step ${step}: loss ${metrics.loss}`);
+    t.is(metrics.updates, 2);
+    t.is(metrics.skippedUpdates, 0);
+    t.true(metrics.gradNorm > 0);
+    t.true(metrics.kl >= 0, 'k3 is non-negative');
+  }
+  const after = await rewardedMass(policy);
+  t.log(`rewarded-token mass after the prompt: ${before.toFixed(4)} -> ${after.toFixed(4)}`);
+  t.true(after > before * 1.2, `mass ${before} -> ${after}`);
+  for (const [name, values] of initial) {
+    const now = policy.parameterValues(name);
+    t.true(now.some((v, i) => v !== values[i]), `${name} did not change`);
+  }
+  t.is(trainer.stepsDone(), 6);
+  trainer.dispose();
+  policy.dispose();
+});
+
+test('gradient accumulation over micro-batches gives the same update as one big batch', async (t) => {
+  const batchPolicy = await Policy.random(config, { seed: 2 });
+  const batch = await rolloutBatch(batchPolicy, 7, 6, 5);
+  const results: Float32Array[][] = [];
+  for (const microBatchTokens of [1_000_000, 9]) {
+    const policy = await Policy.random(config, { seed: 2 });
+    const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 }, loss: { aggregation: 'seq-mean-token-mean' } });
+    const metrics = await trainer.step(batch, { microBatchTokens });
+    t.true(metrics.microBatches >= (microBatchTokens === 9 ? 6 : 1));
+    results.push(policy.parameters().map((p) => policy.parameterValues(p.name)));
+    trainer.dispose();
+    policy.dispose();
+  }
+  let maxDiff = 0;
+  results[0]!.forEach((values, i) => values.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - results[1]![i]![j]!)))));
+  // Adam divides by sqrt(v): float rounding in near-zero gradients moves a step by a little; 1% of lr is the bar.
+  t.true(maxDiff < 1e-5, `largest parameter difference ${maxDiff} (lr 1e-3)`);
+  batchPolicy.dispose();
+});
+
+test('a non-finite loss skips the update, counts it, and leaves the weights unchanged', async (t) => {
+  const policy = await Policy.random(config, { seed: 3 });
+  const trainer = await GrpoTrainer.create(policy);
+  const batch = await rolloutBatch(policy, 9, 4, 4);
+  const before = policy.parameterValues('model.layers.0.mlp.up_proj.weight');
+  const poisoned = { ...batch, advantages: batch.advantages.map((a, i) => (i === 0 ? Number.MAX_VALUE : a)) };
+  poisoned.behaviourLogps = batch.behaviourLogps.map((row) => Array.from(row, (v, j) => (j === 5 ? -1e30 : v)));
+  const metrics = await trainer.step(poisoned);
+  t.is(metrics.skippedUpdates, 1);
+  t.is(metrics.updates, 0);
+  t.deepEqual(policy.parameterValues('model.layers.0.mlp.up_proj.weight'), before);
+  const next = await trainer.step(batch);
+  t.is(next.updates, 1, 'training goes on after a skipped update');
+  trainer.dispose();
+  policy.dispose();
+});
+
+test('bad batches are refused with errors naming the problem', async (t) => {
+  const policy = await Policy.random(config, { seed: 4 });
+  const trainer = await GrpoTrainer.create(policy, { reference: 'none', loss: { klType: 'none' } });
+  const good: TrajectoryBatch = { ids: [[1, 2, 3]], lossMask: [[0, 1, 1]], behaviourLogps: [[0, -1, -1]], advantages: [1] };
+  await t.notThrowsAsync(trainer.step(good));
+  await t.throwsAsync(trainer.step({ ...good, lossMask: [[1, 1, 1]] }), { instanceOf: RangeError, message: /lossMask\[0\]\[0\] must be 0/ });
+  await t.throwsAsync(trainer.step({ ...good, behaviourLogps: [[0, -1]] }), { instanceOf: RangeError, message: /behaviourLogps\[0\] has 2 values/ });
+  await t.throwsAsync(trainer.step({ ...good, ids: [[1, 2, 64]] }), { instanceOf: RangeError, message: /ids\[0\]\[2\]/ });
+  await t.throwsAsync(trainer.step({ ...good, advantages: [] }), { instanceOf: RangeError, message: /advantages has 0 rows/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { loss: { klType: 'k9' as never } }), { message: /klType must be/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { schedule: 'cosine', totalSteps: 0 } }), { message: /totalSteps/ });
+  const withKl = await GrpoTrainer.create(policy, { reference: 'none' });
+  await t.throwsAsync(withKl.step(good), { message: /refLogps were not given/ });
+  trainer.dispose();
+  withKl.dispose();
+  policy.dispose();
+});
+
+test('the learning-rate schedule: linear warmup from 0, then constant or cosine', async (t) => {
+  const policy = await Policy.random(config, { seed: 5 });
+  const constant = await GrpoTrainer.create(policy, { reference: 'none', optimizer: { lr: 1e-3, warmupSteps: 4 } });
+  t.deepEqual([0, 1, 4, 100].map((s) => constant.lrAt(s)), [0, 2.5e-4, 1e-3, 1e-3]);
+  const cosine = await GrpoTrainer.create(policy, { reference: 'none', optimizer: { lr: 1e-3, schedule: 'cosine', warmupSteps: 2, totalSteps: 12, minLrRatio: 0.1 } });
+  t.is(cosine.lrAt(2), 1e-3);
+  t.true(Math.abs(cosine.lrAt(7) - (1e-4 + 0.9e-3 * 0.5)) < 1e-12);
+  t.true(Math.abs(cosine.lrAt(12) - 1e-4) < 1e-12);
+  constant.dispose();
+  cosine.dispose();
+  policy.dispose();
+});
