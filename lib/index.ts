@@ -1,5 +1,48 @@
-// Public entry point of the rexrag package.
+// Public entry point of the rexrag package: the runtime, the policy model, training, rollouts, rewards,
+// retrieval and configuration. Everything here is documented in the README.
 export { RexragError, isRexragError } from './errors.js';
 export type { RexragErrorCode } from './errors.js';
 export { runtimeInfo, setNumThreads, matmulBenchmark } from './runtime.js';
 export type { MatmulOptions, MatmulResult, RuntimeInfo } from './runtime.js';
+
+// Policy model: Qwen2 folders, generation sessions, scoring.
+export { Policy, PolicySession } from './model/policy.js';
+export type { PolicyOptions, ScoreOptions, ScoreResult } from './model/policy.js';
+export { loadPolicy, savePolicyFolder } from './model/load-policy.js';
+export type { GeneratedRow, GenerationSession, SamplingOptions, StopReason } from './model/generation-types.js';
+export { loadGenerationConfig, loadModelConfig, parseModelConfig, toNativeConfig } from './model/hf-config.js';
+export type { GenerationConfig, Qwen2Config } from './model/hf-config.js';
+export { readSafetensorsHeader, resolveWeightFiles, writeSafetensors } from './model/safetensors.js';
+export type { SafetensorsHeader, SafetensorsTensorInput } from './model/safetensors.js';
+export { writeTinyModel } from './model/tiny-model.js';
+export type { TinyModel, TinyModelOptions } from './model/tiny-model.js';
+export { loadTokenizer, HfTokenizer } from './tokenizer/hf-tokenizer.js';
+export type { ChatMessage, TextTokenizer } from './tokenizer/types.js';
+
+// Training.
+export { GrpoTrainer, packBatch } from './train/grpo-trainer.js';
+export type { LossOptions, OptimizerOptions, StepMetrics, StepOptions, TrainerOptions, TrajectoryBatch } from './train/grpo-trainer.js';
+export { latestCheckpoint, listCheckpoints, resumeFromCheckpoint, saveCheckpoint, validateCheckpoint } from './train/checkpoint.js';
+export type { CheckpointState, ResumedRun, SaveCheckpointOptions } from './train/checkpoint.js';
+export { groupAdvantages } from './algo/advantages.js';
+export type { GroupAdvantageOptions, GroupAdvantageResult, GroupStats } from './algo/advantages.js';
+export { referenceAdamWStep, referencePolicyLoss } from './algo/reference-loss.js';
+
+// Rollouts and rewards.
+export { runRollouts } from './rollout/rollout-loop.js';
+export { runRolloutsInCohorts } from './rollout/cohorts.js';
+export type { CohortRolloutOptions } from './rollout/cohorts.js';
+export type { ProbeContext, ProbeDecision, ProbeHook, RolloutEvent, RolloutOptions, RolloutQuestion, Trajectory } from './rollout/rollout-types.js';
+export { COMPONENT, lossMaskFromComponents } from './rollout/components.js';
+export { buildPromptMessages, searchR1Prompt } from './rollout/search-r1-prompt.js';
+export { readQuestionsJsonl } from './data/questions.js';
+export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExactMatch, tokenF1 } from './reward/qa-em.js';
+
+// Configuration.
+export { lossConfigSchema, optimizerConfigSchema, stepConfigSchema, trainerConfigSchema } from './config/train-config.js';
+export type { LossConfig, OptimizerConfig, StepConfig, TrainerConfig } from './config/train-config.js';
+export { parseConfig, resolveConfig } from './config/resolve-config.js';
+
+// Retrieval.
+export * from './retrieval/index.js';
+export { E5Embedder } from './retrieval/e5-embedder.js';

@@ -217,7 +217,39 @@ export interface NativeAdamwInputs extends NativeOptimizerOptions {
   step: number;
 }
 
+/** BERT hyper-parameters with Hugging Face's config.json names (BertConfig); optional ones default as HF's. */
+export interface NativeBertConfig {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings?: number;
+  type_vocab_size?: number;
+  layer_norm_eps?: number;
+  hidden_act?: string;
+  position_embedding_type?: string;
+}
+
+/** A BERT sentence encoder (HF BertModel + pooling); encode() returns rows × hiddenSize floats, row-major. */
+export interface NativeBertEncoder {
+  encode(options: {
+    ids: Int32Array;
+    lengths: Int32Array;
+    normalize?: boolean;
+    pooling?: 'mean' | 'cls';
+    microBatchTokens?: number;
+  }): Promise<Float32Array>;
+  hiddenSize(): number;
+  dispose(): void;
+}
+
+export interface NativeBertEncoderClass {
+  load(options: { config: NativeBertConfig; files: NativeWeightFile[]; dtype?: 'float32' | 'bfloat16' | 'float16'; device?: string }): Promise<NativeBertEncoder>;
+}
+
 export interface NativeBinding {
+  BertEncoder: NativeBertEncoderClass;
   Qwen2Policy: NativeQwen2PolicyClass;
   Trainer: new (
     policy: NativeQwen2Policy,

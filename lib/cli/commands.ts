@@ -1,6 +1,12 @@
 // The list of CLI commands, in the order `rexrag --help` shows them.
 import { demoCommand } from './demo.js';
+import { generateCommand } from './generate.js';
+import { indexCommand } from './index-command.js';
 import { infoCommand } from './info.js';
+import { logprobsCommand } from './logprobs.js';
+import { rolloutCommand } from './rollout.js';
+import { makeTinyModelCommand } from './make-tiny-model.js';
+import { serveCommand } from './serve.js';
 import type { Command } from './usage.js';
 
-export const commands: readonly Command[] = [demoCommand, infoCommand];
+export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, makeTinyModelCommand];

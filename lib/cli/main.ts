@@ -19,7 +19,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const usage = error instanceof CliUsageError || error instanceof TypeError || error instanceof RangeError;
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`rexrag ${name}: ${message.split('\n').join('\n  ')}\n`);
+    // One line on stderr: multi-line messages (lists of problems) are joined.
+    const oneLine = message.split('\n').map((line) => line.trim()).filter(Boolean).join('; ');
+    const hint = usage ? ` (see \`rexrag ${name} --help\`)` : '';
+    process.stderr.write(`rexrag ${name}: ${oneLine}${hint}\n`);
     return usage ? 2 : 1;
   }
 }

@@ -12,7 +12,7 @@ export function parseCommandArgs(argv: string[], options: OptionSpec, usage: str
   try {
     values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}\n${usage}`);
+    throw new CliUsageError((error as Error).message);
   }
   if (values.help) {
     process.stdout.write(`${usage}\n`);

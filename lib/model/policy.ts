@@ -55,6 +55,8 @@ function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; d
 /** A Qwen2 policy network in native memory. Call dispose() when done (or let it be collected). */
 export class Policy {
   private disposed = false;
+  /** The folder the weights were loaded from, when they were (tokenizer files are copied from it on save). */
+  sourceDir: string | undefined;
 
   private constructor(
     private readonly handle: NativeQwen2Policy,

@@ -10,6 +10,7 @@ struct AddonData {
   Napi::FunctionReference policy_constructor;
   Napi::FunctionReference session_constructor;
   Napi::FunctionReference trainer_constructor;
+  Napi::FunctionReference encoder_constructor;
 };
 
 /// This environment's data, created on first use and freed by N-API at shutdown.

@@ -1,0 +1,63 @@
+// zod schemas for the trainer's configuration: the single source of its types, defaults and checks.
+// Defaults are the REX-RAG / Search-R1 GRPO recipe (rex-rag-method.md §2) except where a comment says why not.
+import { z } from 'zod';
+
+export const lossConfigSchema = z
+  .object({
+    clipLow: z.number().min(0).lt(1).default(0.2).describe('PPO clip below 1: ratios under 1 − clipLow are clipped'),
+    clipHigh: z.number().min(0).default(0.2).describe('PPO clip above 1'),
+    dualClip: z
+      .number()
+      .refine((c) => c === 0 || c > 1, 'dualClip must be 0 (off) or > 1')
+      .default(0)
+      .describe('dual-clip constant c for negative advantages; 0 disables it (REX-RAG disables it)'),
+    klType: z.enum(['none', 'k1', 'k2', 'k3']).default('k3').describe('KL estimator to the reference (k3 = low_var_kl)'),
+    klCoef: z.number().min(0).default(0.001),
+    entropyCoef: z.number().default(0),
+    aggregation: z.enum(['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean']).default('token-mean'),
+  })
+  .strict();
+
+export const optimizerConfigSchema = z
+  .object({
+    lr: z.number().min(0).default(1e-6),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    eps: z.number().gt(0).default(1e-8),
+    weightDecay: z.number().min(0).default(0.01),
+    maxGradNorm: z.number().default(1.0).describe('gradient-norm clip; <= 0 disables it'),
+    schedule: z.enum(['constant', 'cosine']).default('constant'),
+    warmupSteps: z.number().int().min(0).default(0),
+    totalSteps: z.number().int().min(0).default(0).describe('cosine schedule length'),
+    minLrRatio: z.number().min(0).max(1).default(0),
+  })
+  .strict()
+  .refine((o) => o.schedule !== 'cosine' || o.totalSteps > o.warmupSteps, {
+    message: 'a cosine schedule needs totalSteps > warmupSteps',
+    path: ['totalSteps'],
+  });
+
+export const stepConfigSchema = z
+  .object({
+    miniBatches: z.number().int().min(1).default(1).describe('optimizer updates per epoch of a step'),
+    epochs: z.number().int().min(1).default(1),
+    microBatchTokens: z.number().int().min(1).default(8192).describe('padded tokens per forward/backward pass'),
+    logitChunk: z.number().int().min(1).default(256).describe('tokens whose LM-head logits exist at once'),
+    shuffle: z.boolean().default(false),
+    seed: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const trainerConfigSchema = z
+  .object({
+    loss: lossConfigSchema.default(lossConfigSchema.parse({})),
+    optimizer: optimizerConfigSchema.default(optimizerConfigSchema.parse({})),
+    step: stepConfigSchema.default(stepConfigSchema.parse({})),
+    reference: z.enum(['frozen-copy', 'none']).default('frozen-copy'),
+  })
+  .strict();
+
+export type LossConfig = z.infer<typeof lossConfigSchema>;
+export type OptimizerConfig = z.infer<typeof optimizerConfigSchema>;
+export type StepConfig = z.infer<typeof stepConfigSchema>;
+export type TrainerConfig = z.infer<typeof trainerConfigSchema>;

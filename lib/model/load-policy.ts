@@ -1,0 +1,83 @@
+// A policy from a Hugging Face folder (config.json, safetensors weights, tokenizer files) and back to one.
+// Parsing and checking the files is done by hf-config.ts, safetensors.ts and the tokenizer loader; this file
+// wires them to the native model and writes folders atomically.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+import { RexragError } from '../errors.js';
+import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
+import { expectString } from '../validate.js';
+import { checkWeights, expectedQwen2Weights, loadModelConfig, toNativeConfig } from './hf-config.js';
+import { Policy, type PolicyOptions } from './policy.js';
+import { resolveWeightFiles, toNativeWeightFiles } from './safetensors.js';
+
+/** Files copied verbatim when a policy is saved next to its source folder. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'];
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/**
+ * Loads a Qwen2/Qwen2.5 folder: config.json, model.safetensors (or shards with model.safetensors.index.json) and,
+ * when present, tokenizer.json. Loading is strict: missing, unexpected and mis-shaped weights are listed by name.
+ */
+export async function loadPolicy(dir: string, options: PolicyOptions = {}): Promise<Policy> {
+  expectString(dir, 'dir', { nonEmpty: true });
+  const config = await loadModelConfig(dir);
+  const headers = await resolveWeightFiles(dir);
+  checkWeights(expectedQwen2Weights(config), headers);
+  const tokenizer = (await exists(join(dir, 'tokenizer.json'))) ? await loadTokenizer(dir) : undefined;
+  const policy = await Policy.fromWeightFiles(toNativeConfig(config), toNativeWeightFiles(headers), {
+    ...options,
+    ...(tokenizer ? { tokenizer } : {}),
+  });
+  policy.sourceDir = resolve(dir);
+  return policy;
+}
+
+/**
+ * Writes the policy as an HF folder at `dir`: model.safetensors, config.json and the source folder's tokenizer
+ * files. Atomic: everything goes to a temporary sibling folder that replaces `dir` only when complete.
+ */
+export async function savePolicyFolder(
+  policy: Policy,
+  dir: string,
+  options: { dtype?: 'float32' | 'bfloat16'; sourceDir?: string; extraConfig?: Record<string, unknown> } = {},
+): Promise<void> {
+  expectString(dir, 'dir', { nonEmpty: true });
+  const target = resolve(dir);
+  const temp = join(dirname(target), `.${basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
+  await mkdir(temp, { recursive: true });
+  try {
+    await policy.saveWeights(join(temp, 'model.safetensors'), options.dtype ?? 'float32');
+    const source = options.sourceDir ?? policy.sourceDir;
+    const sourceConfig = source && (await exists(join(source, 'config.json')))
+      ? (JSON.parse(await readFile(join(source, 'config.json'), 'utf8')) as Record<string, unknown>)
+      : {};
+    const config = {
+      ...sourceConfig,
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      hidden_act: 'silu',
+      torch_dtype: options.dtype ?? 'float32',
+      ...options.extraConfig,
+      ...policy.config,
+    };
+    await writeFile(join(temp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    if (source) {
+      for (const file of TOKENIZER_FILES) {
+        if (await exists(join(source, file))) await copyFile(join(source, file), join(temp, file));
+      }
+    }
+    const old = `${temp}.old`;
+    const hadTarget = await exists(target);
+    if (hadTarget) await rename(target, old);
+    await rename(temp, target);
+    if (hadTarget) await rm(old, { recursive: true, force: true });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error instanceof RexragError ? error : new RexragError(`cannot save the policy to ${dir}: ${(error as Error).message}`, 'ERR_IO', { cause: error });
+  }
+}

@@ -1,0 +1,108 @@
+// The native policy loss, its backward pass and the AdamW update against the plain float64 TypeScript
+// reference (lib/algo/reference-loss.ts) on random inputs: every KL estimator and aggregation, dual clip,
+// entropy bonus, masked rows, all-zero advantages and extreme ratios.
+import test from 'ava';
+
+import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../../lib/algo/reference-loss.js';
+import { native } from '../../lib/native.js';
+
+/** Deterministic uniform [0, 1) stream (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeBatch(seed: number) {
+  const rand = random(seed);
+  const rows = 6;
+  const lengths = Array.from({ length: rows }, () => 3 + Math.floor(rand() * 7));
+  const row = (fill: (r: number, t: number) => number) => lengths.map((n, r) => Array.from({ length: n }, (_, t) => fill(r, t)));
+  const logps = row(() => -5 * rand());
+  const behaviourLogps = logps.map((values, r) =>
+    values.map((v, t) => {
+      if (r === 2 && t === 1) return v - 50;  // ratio e^50
+      if (r === 3 && t === 2) return v + 50;  // ratio e^-50
+      return v + (rand() - 0.5) * 0.8;        // ratios on both sides of the clip range
+    }),
+  );
+  const refLogps = logps.map((values) => values.map((v) => v + (rand() - 0.5) * 2));
+  const lossMask = row((r, t) => (t === 0 || r === 4 ? 0 : rand() < 0.8 ? 1 : 0));  // row 4 fully masked
+  const advantages = lengths.map((_, r) => (r === 5 ? 0 : (rand() - 0.5) * 4));   // row 5 all-zero advantage
+  const entropies = row(() => 3 * rand());
+  return { lengths, logps, behaviourLogps, refLogps, lossMask, advantages, entropies };
+}
+
+const flat = (rows: number[][]) => Float32Array.from(rows.flat());
+
+for (const klType of ['none', 'k1', 'k2', 'k3'] as KlType[]) {
+  for (const aggregation of ['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean'] as LossAggregation[]) {
+    test(`native loss and gradient equal the reference: kl ${klType}, ${aggregation}`, (t) => {
+      for (const [seed, dualClip, entropyCoef] of [[1, 0, 0], [2, 3, 0.01], [3, 0, -0.02]] as const) {
+        const batch = makeBatch(seed * 31 + klType.length);
+        // Round inputs to float32 first so both sides see the same numbers.
+        const f32 = (rows: number[][]) => rows.map((r) => Array.from(Float32Array.from(r)));
+        const inputs = {
+          logps: f32(batch.logps), behaviourLogps: f32(batch.behaviourLogps), refLogps: f32(batch.refLogps),
+          lossMask: batch.lossMask, entropies: f32(batch.entropies),
+          advantages: batch.lengths.map((n, r) => Array(n).fill(Math.fround(batch.advantages[r]!))),
+        };
+        const options = { klType, aggregation, klCoef: 0.05, entropyCoef, clipLow: 0.2, clipHigh: 0.28, ...(dualClip ? { dualClip } : {}) };
+        const expected = referencePolicyLoss(inputs, options);
+        const actual = native().checkPolicyLoss({
+          logps: flat(inputs.logps), behaviourLogps: flat(inputs.behaviourLogps), refLogps: flat(inputs.refLogps),
+          lossMask: flat(inputs.lossMask), entropies: flat(inputs.entropies), advantages: flat(inputs.advantages),
+          lengths: Int32Array.from(batch.lengths),
+        }, options);
+        const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
+        t.true(relative(actual.loss, expected.loss) < 1e-5, `seed ${seed}: loss ${actual.loss} vs ${expected.loss}`);
+        const gradScale = Math.max(1, ...expected.gradLogps.flat().map(Math.abs));
+        let gradDiff = 0;
+        expected.gradLogps.flat().forEach((g, i) => (gradDiff = Math.max(gradDiff, Math.abs(actual.gradLogps[i]! - g) / gradScale)));
+        expected.gradEntropies.flat().forEach((g, i) => (gradDiff = Math.max(gradDiff, Math.abs(actual.gradEntropies[i]! - g))));
+        t.true(gradDiff < 1e-5, `seed ${seed}: largest gradient difference ${gradDiff}`);
+        t.true(Number.isFinite(actual.loss));
+        const m = expected.metrics;
+        t.true(Math.abs(actual.clipFracHigh - m.clipFracHigh) < 1e-9 && Math.abs(actual.clipFracLow - m.clipFracLow) < 1e-9, 'clip fractions');
+        t.true(relative(actual.approxKl, m.approxKl) < 1e-5, 'approx KL');
+        t.true(relative(actual.kl, m.klMean) < 1e-5, 'KL to reference');
+        t.true(relative(actual.ratioMax, m.ratioMax) < 1e-5, 'max ratio');
+        t.true(relative(actual.entropy, m.entropyMean) < 1e-5, 'entropy');
+        t.is(actual.tokens, m.tokens);
+      }
+    });
+  }
+}
+
+test('a batch with no loss tokens gives loss 0 and zero gradients, not NaN', (t) => {
+  const lengths = Int32Array.from([3, 2]);
+  const zeros = new Float32Array(5);
+  const result = native().checkPolicyLoss({ logps: zeros, behaviourLogps: zeros, refLogps: zeros, lossMask: zeros, advantages: zeros, lengths });
+  t.is(result.loss, 0);
+  t.true(result.gradLogps.every((g) => g === 0));
+});
+
+test('the native AdamW update equals torch.optim.AdamW semantics (reference) over several steps', (t) => {
+  const rand = random(9);
+  const n = 257;
+  let params: Float32Array = Float32Array.from({ length: n }, () => rand() - 0.5);
+  let expAvg: Float32Array = new Float32Array(n);
+  let expAvgSq: Float32Array = new Float32Array(n);
+  let reference = { params: [Array.from(params)], state: null as Parameters<typeof referenceAdamWStep>[2] };
+  const options = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+  for (let step = 1; step <= 5; step++) {
+    const grads = Float32Array.from({ length: n }, () => (rand() - 0.5) * 3);
+    const out = native().adamwUpdate({ params, grads, expAvg, expAvgSq, step, ...options });
+    ({ params, expAvg, expAvgSq } = out);
+    const next = referenceAdamWStep(reference.params, [Array.from(grads)], reference.state, options);
+    reference = { params: next.params, state: next.state };
+  }
+  let diff = 0;
+  reference.params[0]!.forEach((p, i) => (diff = Math.max(diff, Math.abs(p - params[i]!))));
+  t.true(diff < 1e-6, `largest parameter difference after 5 steps: ${diff}`);
+});
