@@ -66,6 +66,8 @@ export interface NativePolicyOptions {
 export interface NativeScoreOptions {
   ids: Int32Array;
   lengths: Int32Array;
+  /** Aligned with ids: only tokens with 1 are scored. */
+  mask?: Int32Array;
   chunkSize?: number;
   microBatchTokens?: number;
   withEntropy?: boolean;

@@ -21,6 +21,7 @@ import {
   expectTokenIds,
 } from '../validate.js';
 import type { GeneratedRow, GenerationSession, SamplingOptions } from './generation-types.js';
+import { packTokenRows, packValueRows, splitRows } from './token-rows.js';
 
 export interface PolicyOptions {
   /** Compute dtype; weights stored as bfloat16 are converted. Default float32. */
@@ -36,6 +37,9 @@ export interface ScoreOptions {
   withEntropy?: boolean;
   /** Rows are scored in micro-batches of at most this many (padded) tokens. Default 16384. */
   microBatchTokens?: number;
+  /** Per row, aligned with its tokens: only tokens with 1 are scored (the others report 0). Skips the LM head for
+   *  prompt and observation tokens, e.g. when computing π_old over responses only. */
+  lossMask?: ArrayLike<number>[];
 }
 
 export interface ScoreResult {
@@ -93,36 +97,15 @@ export class Policy {
     this.checkLive();
     expectArray(sequences, 'sequences');
     if (sequences.length === 0) return { logps: [] };
-    const lengths = new Int32Array(sequences.length);
-    let total = 0;
-    sequences.forEach((row, i) => {
-      const ids = expectTokenIds(Array.from(row), `sequences[${i}]`, this.config.vocab_size);
-      if (ids.length === 0) throw new RangeError(`sequences[${i}] must not be empty`);
-      lengths[i] = ids.length;
-      total += ids.length;
-    });
-    const ids = new Int32Array(total);
-    let offset = 0;
-    for (const row of sequences) {
-      ids.set(Array.from(row), offset);
-      offset += row.length;
-    }
+    const { ids, lengths } = packTokenRows(sequences, this.config.vocab_size, 'sequences');
+    const mask = options.lossMask === undefined ? undefined : packValueRows(options.lossMask, lengths, 'options.lossMask');
     const chunkSize = expectInteger(options.chunkSize ?? 128, 'options.chunkSize', { min: 1 });
     const microBatchTokens = expectInteger(options.microBatchTokens ?? 16384, 'options.microBatchTokens', { min: 1 });
     const withEntropy = expectBoolean(options.withEntropy ?? false, 'options.withEntropy');
     const result = await enqueueTorchJob(() =>
-      this.handle.score({ ids, lengths, chunkSize, microBatchTokens, withEntropy }),
+      this.handle.score({ ids, lengths, chunkSize, microBatchTokens, withEntropy, ...(mask ? { mask } : {}) }),
     );
-    const split = (flat: Float32Array) => {
-      const rows: Float32Array[] = [];
-      let start = 0;
-      for (const length of lengths) {
-        rows.push(flat.slice(start, start + length));
-        start += length;
-      }
-      return rows;
-    };
-    return { logps: split(result.logps), entropies: result.entropies ? split(result.entropies) : undefined };
+    return { logps: splitRows(result.logps, lengths), entropies: result.entropies ? splitRows(result.entropies, lengths) : undefined };
   }
 
   /** A new multi-turn generation session over this policy (see GenerationSession). */

@@ -5,6 +5,7 @@ import { RexragError } from '../errors.js';
 import type { Policy } from '../model/policy.js';
 import { native } from '../native.js';
 import type { NativeLossOptions, NativeOptimizerOptions, NativeStepMetrics, NativeStepOptions, NativeTrainer } from '../native-types.js';
+import { packTokenRows, splitRows } from '../model/token-rows.js';
 import { enqueueTorchJob } from '../torch-queue.js';
 import { expectArray, expectObject, expectTokenIds } from '../validate.js';
 
@@ -122,16 +123,9 @@ export class GrpoTrainer {
   /** Reference-model log-probs of each sequence (teacher-forced); index t is log p_ref(x_t | x_<t). */
   async referenceLogps(sequences: ArrayLike<number>[]): Promise<Float32Array[]> {
     this.checkLive();
-    const lengths = Int32Array.from(sequences.map((s, i) => expectTokenIds(Array.from(s), `sequences[${i}]`, this.policy.config.vocab_size).length));
-    const ids = Int32Array.from(sequences.flatMap((s) => Array.from(s)));
+    const { ids, lengths } = packTokenRows(sequences, this.policy.config.vocab_size, 'sequences');
     const { logps } = await enqueueTorchJob(() => this.handle.referenceScore({ ids, lengths }));
-    const rows: Float32Array[] = [];
-    let start = 0;
-    for (const length of lengths) {
-      rows.push(logps.slice(start, start + length));
-      start += length;
-    }
-    return rows;
+    return splitRows(logps, lengths);
   }
 
   /** The learning rate the schedule gives at a training step. */

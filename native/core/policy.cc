@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/policy_state.h"
+#include "core/token_logprobs.h"
 #include "core/weights_io.h"
 
 namespace rexrag {
@@ -165,6 +166,8 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
   }
   require(total == static_cast<int64_t>(request.ids.size()),
           "lengths add up to " + std::to_string(total) + " but ids has " + std::to_string(request.ids.size()));
+  require(request.mask.empty() || static_cast<int64_t>(request.mask.size()) == total,
+          "lossMask has " + std::to_string(request.mask.size()) + " values but ids has " + std::to_string(total));
   for (int32_t id : request.ids) {
     require(id >= 0 && id < vocab, "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
                                        std::to_string(vocab) + ")");
@@ -190,36 +193,36 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
     at::Tensor valid = at::zeros({batch, width}, at::kBool);  // (B, T)
     int64_t* ids_data = ids.data_ptr<int64_t>();
     bool* valid_data = valid.data_ptr<bool>();
+    // The scored tokens: position t >= 1 of a row (and in the mask when there is one); hidden t - 1 predicts it.
+    std::vector<int64_t> sel_batch, sel_position, sel_out;
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t length = request.lengths[first + b];
-      const int32_t* source = request.ids.data() + starts[first + b];
+      const int64_t base = starts[first + b];
       for (int64_t t = 0; t < length; ++t) {
-        ids_data[b * width + t] = source[t];
+        ids_data[b * width + t] = request.ids[base + t];
         valid_data[b * width + t] = true;
-      }
-    }
-    ids = ids.to(state_->device);
-    valid = valid.to(state_->device);
-    at::Tensor hidden = model.hidden_states(ids, positions_from_mask(valid), causal_key_mask(valid), nullptr);
-    for (int64_t t0 = 0; t0 + 1 < width; t0 += request.chunk_size) {
-      const int64_t steps = std::min(request.chunk_size, width - 1 - t0);
-      at::Tensor logp = at::log_softmax(model.logits(hidden.narrow(1, t0, steps)).to(at::kFloat), -1);  // (B, c, V)
-      at::Tensor targets = ids.narrow(1, t0 + 1, steps).unsqueeze(-1);                                    // (B, c, 1)
-      at::Tensor picked = logp.gather(-1, targets).squeeze(-1).to(at::kCPU).contiguous();  // (B, c)
-      at::Tensor entropy;
-      if (request.with_entropy) entropy = (-(logp.exp() * logp).sum(-1)).to(at::kCPU).contiguous();  // (B, c)
-      const float* picked_data = picked.data_ptr<float>();
-      const float* entropy_data = request.with_entropy ? entropy.data_ptr<float>() : nullptr;
-      for (int64_t b = 0; b < batch; ++b) {
-        const int64_t length = request.lengths[first + b];
-        const int64_t base = starts[first + b];
-        for (int64_t s = 0; s < steps && t0 + 1 + s < length; ++s) {
-          result.logps[base + t0 + 1 + s] = picked_data[b * steps + s];
-          if (entropy_data != nullptr) result.entropies[base + t0 + 1 + s] = entropy_data[b * steps + s];
+        if (t >= 1 && (request.mask.empty() || request.mask[base + t] != 0)) {
+          sel_batch.push_back(b);
+          sel_position.push_back(t);
+          sel_out.push_back(base + t);
         }
       }
     }
     first = last;
+    if (sel_out.empty()) continue;
+    ids = ids.to(state_->device);
+    valid = valid.to(state_->device);
+    at::Tensor hidden = model.hidden_states(ids, positions_from_mask(valid), causal_key_mask(valid), nullptr);
+    at::Tensor batch_index = at::tensor(sel_batch, at::kLong).to(state_->device);
+    at::Tensor position = at::tensor(sel_position, at::kLong).to(state_->device);
+    auto [logp, entropy] = token_logprobs(hidden.index({batch_index, position - 1}), model.lm_head_weight(),
+                                          ids.index({batch_index, position}), request.chunk_size);
+    at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
+    at::Tensor entropy_cpu = entropy.to(at::kCPU).contiguous();
+    for (size_t i = 0; i < sel_out.size(); ++i) {
+      result.logps[sel_out[i]] = logp_cpu.data_ptr<float>()[i];
+      if (request.with_entropy) result.entropies[sel_out[i]] = entropy_cpu.data_ptr<float>()[i];
+    }
   }
   return result;
 }

@@ -175,6 +175,10 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
       request.micro_batch_tokens = integer_field(options, "microBatchTokens", "options");
     }
     if (has_field(options, "withEntropy")) request.with_entropy = options.Get("withEntropy").ToBoolean().Value();
+    if (has_field(options, "mask")) {
+      std::vector<int32_t> mask = int32_list(options.Get("mask"), "options.mask");
+      request.mask.assign(mask.begin(), mask.end());
+    }
     return (new ScoreWorker(info.Env(), box_, std::move(request)))->Start();
   }
 

@@ -49,6 +49,10 @@ test('the native forward pass matches an independent float64 TypeScript referenc
     const expected = ids.map((id, i) => (i === 0 ? 0 : reference[i - 1]![id]!));
     const diff = maxAbsDiff(logps[0]!, expected);
     t.true(diff < 1e-4, `tied=${tied}: largest |native - reference| = ${diff}`);
+    // Entropy of each predicting distribution: H = −Σ p log p.
+    const { entropies } = await model.score([ids], { withEntropy: true, chunkSize: 3 });
+    const expectedEntropy = ids.map((_, i) => (i === 0 ? 0 : -reference[i - 1]!.reduce((h, lp) => h + Math.exp(lp) * lp, 0)));
+    t.true(maxAbsDiff(entropies![0]!, expectedEntropy) < 1e-4, `tied=${tied}: entropy`);
     if (tied) model.dispose();
   }
 });
@@ -75,6 +79,10 @@ test('generation log-probs (KV cache) equal teacher-forced log-probs of the same
 test('padding and batching do not change a row: batched scores and greedy tokens equal single-row ones', async (t) => {
   const sequences = [[4, 5, 6], [10, 11, 12, 13, 14, 15, 16, 17, 18], [3]];
   const batched = await policy.score(sequences, { chunkSize: 4 });
+  const lossMask = sequences.map((row) => row.map((_, t) => (t % 2 === 0 ? 1 : 0)));
+  const masked = await policy.score(sequences, { lossMask });
+  // Scoring only masked tokens gives the same values there and 0 elsewhere.
+  masked.logps.forEach((row, i) => t.true(maxAbsDiff(row, batched.logps[i]!.map((v, k) => (lossMask[i]![k] ? v : 0))) < 1e-5, `masked row ${i}`));
   for (let i = 0; i < sequences.length; i++) {
     const alone = await policy.score([sequences[i]!]);
     t.true(maxAbsDiff(batched.logps[i]!, alone.logps[0]!) < 1e-5, `row ${i}`);
