@@ -259,6 +259,13 @@ export interface NativeBinding {
   ) => NativeTrainer;
   checkPolicyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
   adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
+  /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
+  checkTokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number }): {
+    logp: number;
+    entropy: number;
+    gradHidden: number;
+    gradWeight: number;
+  };
   runtimeInfo(): RuntimeInfo;
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;

@@ -2,6 +2,7 @@
 // the two kernels exposed for reference checks: checkPolicyLoss and adamwUpdate.
 #include <utility>
 
+#include "core/token_logprobs.h"
 #include "core/trainer.h"
 #include "napi/addon_data.h"
 #include "napi/convert.h"
@@ -306,6 +307,24 @@ Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value CheckTokenLogprobs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "options");
+  const int64_t rows = integer_field(o, "rows", "options"), hidden = integer_field(o, "hidden", "options");
+  const int64_t vocab = integer_field(o, "vocab", "options"), chunk = integer_field(o, "chunk", "options");
+  const double entropy_weight = number_field(o, "entropyWeight", "options");
+  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  return guarded(env, [&]() -> Napi::Value {
+    TokenLogprobCheck check = check_token_logprobs(rows, hidden, vocab, chunk, entropy_weight, seed);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("logp", check.logp);
+    out.Set("entropy", check.entropy);
+    out.Set("gradHidden", check.grad_hidden);
+    out.Set("gradWeight", check.grad_weight);
+    return out;
+  });
+}
+
 }  // namespace
 
 void register_trainer(Napi::Env env, Napi::Object exports) {
@@ -314,6 +333,7 @@ void register_trainer(Napi::Env env, Napi::Object exports) {
   addon_data(env).trainer_constructor = Napi::Persistent(constructor);
   exports.Set("checkPolicyLoss", Napi::Function::New(env, CheckPolicyLoss, "checkPolicyLoss"));
   exports.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
+  exports.Set("checkTokenLogprobs", Napi::Function::New(env, CheckTokenLogprobs, "checkTokenLogprobs"));
 }
 
 }  // namespace rexrag::napi

@@ -106,3 +106,11 @@ test('the native AdamW update equals torch.optim.AdamW semantics (reference) ove
   reference.params[0]!.forEach((p, i) => (diff = Math.max(diff, Math.abs(p - params[i]!))));
   t.true(diff < 1e-6, `largest parameter difference after 5 steps: ${diff}`);
 });
+
+test('the chunked LM-head log-prob kernel and its recomputing backward equal plain autograd', (t) => {
+  for (const [chunk, entropyWeight] of [[7, 0], [64, 0.3], [1, -1]] as const) {
+    const d = native().checkTokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk });
+    t.true(d.logp < 1e-5 && d.entropy < 1e-4, `chunk ${chunk}: logp ${d.logp}, entropy ${d.entropy}`);
+    t.true(d.gradHidden < 1e-4 && d.gradWeight < 1e-4, `chunk ${chunk}, entropy weight ${entropyWeight}: grad hidden ${d.gradHidden}, grad weight ${d.gradWeight}`);
+  }
+});
