@@ -46,3 +46,10 @@ export { parseConfig, resolveConfig } from './config/resolve-config.js';
 // Retrieval.
 export * from './retrieval/index.js';
 export { E5Embedder } from './retrieval/e5-embedder.js';
+
+// REX-RAG building blocks (probe prompts, probe-policy density, policy correction, filtering, trigger).
+export { EXPLORATION_PROMPTS, resolvePromptPool } from './explore/prompt-pool.js';
+export { PromptTrie } from './explore/prompt-trie.js';
+export { batchMixture, computeBehaviourLogps } from './algo/probe-policy.js';
+export { nextKeepRatio, probeBudget, scoreProbe, selectProbes } from './algo/trajectory-filter.js';
+export { createProbeTrigger, DEFAULT_PROBE_PROBABILITY } from './algo/probe-trigger.js';

@@ -60,6 +60,7 @@ export interface NativeWeightFile {
 export interface NativePolicyOptions {
   config: NativeQwen2Config;
   dtype?: 'float32' | 'bfloat16' | 'float16';
+  generationDtype?: 'float32' | 'bfloat16' | 'float16';
   device?: string;
 }
 

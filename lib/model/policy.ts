@@ -28,6 +28,13 @@ export interface PolicyOptions {
   dtype?: 'float32' | 'bfloat16';
   /** torch device string: 'cpu', 'cuda', 'cuda:1'. Default 'cpu'. */
   device?: string;
+  /**
+   * Dtype generation runs in. When it differs from `dtype`, sessions use a copy of the weights in this dtype,
+   * refreshed automatically after the weights change (e.g. bfloat16 rollouts, ~2x faster decoding on CPUs with
+   * AVX512-BF16, while training stays float32 — the rollout log-probs then differ from float32 teacher forcing
+   * by bf16 rounding; π_old is recomputed by scoring, as in the reference trainers). Default: `dtype`.
+   */
+  generationDtype?: 'float32' | 'bfloat16';
 }
 
 export interface ScoreOptions {
@@ -48,12 +55,15 @@ export interface ScoreResult {
   entropies?: Float32Array[];
 }
 
-function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; device: string } {
+function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; generationDtype: 'float32' | 'bfloat16'; device: string } {
   const dtype = options.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'bfloat16') {
-    throw new RangeError(`options.dtype must be "float32" or "bfloat16", got ${JSON.stringify(dtype)}`);
+  const generationDtype = options.generationDtype ?? dtype;
+  for (const [name, value] of [['dtype', dtype], ['generationDtype', generationDtype]] as const) {
+    if (value !== 'float32' && value !== 'bfloat16') {
+      throw new RangeError(`options.${name} must be "float32" or "bfloat16", got ${JSON.stringify(value)}`);
+    }
   }
-  return { dtype, device: expectString(options.device ?? 'cpu', 'options.device', { nonEmpty: true }) };
+  return { dtype, generationDtype, device: expectString(options.device ?? 'cpu', 'options.device', { nonEmpty: true }) };
 }
 
 /** A Qwen2 policy network in native memory. Call dispose() when done (or let it be collected). */
@@ -75,9 +85,9 @@ export class Policy {
     config: NativeQwen2Config,
     options: PolicyOptions & { seed?: number; tokenizer?: TextTokenizer } = {},
   ): Promise<Policy> {
-    const { dtype, device } = checkDevice(options);
+    const { dtype, generationDtype, device } = checkDevice(options);
     const seed = expectInteger(options.seed ?? 0, 'options.seed', { min: 0 });
-    const handle = await enqueueTorchJob(() => native().Qwen2Policy.random({ config, seed, dtype, device }));
+    const handle = await enqueueTorchJob(() => native().Qwen2Policy.random({ config, seed, dtype, generationDtype, device }));
     return new Policy(handle, config, options.tokenizer);
   }
 
@@ -87,8 +97,8 @@ export class Policy {
     files: NativeWeightFile[],
     options: PolicyOptions & { tokenizer?: TextTokenizer } = {},
   ): Promise<Policy> {
-    const { dtype, device } = checkDevice(options);
-    const handle = await enqueueTorchJob(() => native().Qwen2Policy.load({ config, files, dtype, device }));
+    const { dtype, generationDtype, device } = checkDevice(options);
+    const handle = await enqueueTorchJob(() => native().Qwen2Policy.load({ config, files, dtype, generationDtype, device }));
     return new Policy(handle, config, options.tokenizer);
   }
 

@@ -26,6 +26,7 @@ std::unique_ptr<PolicyState> make_state(const Qwen2Config& config, const PolicyO
   auto state = std::make_unique<PolicyState>();
   state->device = at::Device(options.device);
   state->dtype = compute_dtype(options.dtype);
+  state->generation_dtype = options.generation_dtype.empty() ? state->dtype : compute_dtype(options.generation_dtype);
   state->model = Qwen2ForCausalLM(config);
   return state;
 }
@@ -37,6 +38,23 @@ at::ScalarType compute_dtype(const std::string& name) {
   if (name == "bfloat16") return at::kBFloat16;
   if (name == "float16") return at::kHalf;
   throw InvalidArgument("dtype must be float32, bfloat16 or float16, got \"" + name + "\"");
+}
+
+Qwen2ForCausalLMImpl& PolicyState::for_generation() {
+  if (generation_dtype == dtype) return *model;
+  if (!generation_copy) {
+    generation_copy = Qwen2ForCausalLM(model->config);
+    generation_copy->to_device(device, generation_dtype);
+    for (auto& item : generation_copy->named_parameters()) item.value().set_requires_grad(false);
+    generation_version = version + 1;  // forces the first sync
+  }
+  if (generation_version != version) {
+    torch::NoGradGuard no_grad;
+    auto source = model->named_parameters();
+    for (auto& item : generation_copy->named_parameters()) item.value().copy_(source[item.key()]);
+    generation_version = version;
+  }
+  return *generation_copy;
 }
 
 at::Tensor causal_key_mask(const at::Tensor& valid) {
@@ -93,6 +111,7 @@ void Policy::load_weights(const std::vector<WeightFile>& files) {
   }
   torch::NoGradGuard no_grad;
   for (auto& item : parameters) item.value().copy_(loaded.at(item.key()).to(item.value().device(), item.value().scalar_type()));
+  state_->version += 1;
 }
 
 std::shared_ptr<Policy> Policy::frozen_copy() const {

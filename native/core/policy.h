@@ -18,6 +18,7 @@ struct PolicyState;  // the Qwen2 module, its device and dtype (policy_state.h, 
 
 struct PolicyOptions {
   std::string dtype = "float32";  // compute dtype: float32 or bfloat16
+  std::string generation_dtype;   // dtype of generation (empty: the compute dtype); a copy is kept when it differs
   std::string device = "cpu";
 };
 

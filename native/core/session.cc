@@ -125,7 +125,7 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
 
   torch::NoGradGuard no_grad;
   PolicyState& policy = state_->policy->state();
-  Qwen2ForCausalLMImpl& model = *policy.model;
+  Qwen2ForCausalLMImpl& model = policy.for_generation();
   const Qwen2Config& config = model.config;
   const int64_t layers = config.num_hidden_layers, kv_heads = config.num_key_value_heads, dim = config.head_dim();
   const auto options = at::TensorOptions().device(policy.device);
@@ -144,8 +144,8 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
   LayerCache cache;
   const int64_t capacity = prefix_width + params.max_new_tokens;
   for (int64_t l = 0; l < layers; ++l) {
-    cache.k.push_back(at::zeros({batch, kv_heads, capacity, dim}, options.dtype(policy.dtype)));
-    cache.v.push_back(at::zeros({batch, kv_heads, capacity, dim}, options.dtype(policy.dtype)));
+    cache.k.push_back(at::zeros({batch, kv_heads, capacity, dim}, options.dtype(policy.generation_dtype)));
+    cache.v.push_back(at::zeros({batch, kv_heads, capacity, dim}, options.dtype(policy.generation_dtype)));
   }
   at::Tensor key_valid = at::zeros({batch, capacity}, at::kBool);        // (B, S) on CPU while assembling
   at::Tensor ids = at::zeros({batch, pending_width}, at::kLong);          // (B, P)

@@ -290,6 +290,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
         parameter.detach().copy_(param32);
       }
       metrics.updates += 1;
+      state_->policy->state().version += 1;
       grad_norm_total += grad_norm;
       metrics.grad_norm_max = std::max(metrics.grad_norm_max, grad_norm);
     }

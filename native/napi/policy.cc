@@ -39,6 +39,7 @@ PolicyOptions read_policy_options(const Napi::Object& options) {
   PolicyOptions out;
   if (has_field(options, "dtype")) out.dtype = string_field(options, "dtype", "options");
   if (has_field(options, "device")) out.device = string_field(options, "device", "options");
+  if (has_field(options, "generationDtype")) out.generation_dtype = string_field(options, "generationDtype", "options");
   return out;
 }
 

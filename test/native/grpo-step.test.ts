@@ -138,3 +138,25 @@ test('the learning-rate schedule: linear warmup from 0, then constant or cosine'
   cosine.dispose();
   policy.dispose();
 });
+
+test('a bfloat16 generation copy follows the float32 weights through training steps', async (t) => {
+  const policy = await Policy.random(config, { seed: 6, generationDtype: 'bfloat16' });
+  const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 5e-2, weightDecay: 0 } });
+  const generationLogps = async () => {
+    const session = policy.createSession();
+    const [out] = await session.generate([session.addRow(prompt)], { temperature: 0, topP: 1, topK: 0, seed: 0, maxNewTokens: 6, stopStrings: [], eosTokenIds: [] });
+    const tokens = [...prompt, ...out!.tokens];
+    session.dispose();
+    const { logps } = await policy.score([tokens]);  // float32 teacher forcing
+    return { generated: out!.modelLogprobs, teacher: Array.from(logps[0]!.slice(prompt.length)) };
+  };
+  const before = await generationLogps();
+  const close = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+  t.true(close(before.generated, before.teacher) < 0.05, `bf16 generation vs fp32 teacher forcing: ${close(before.generated, before.teacher)}`);
+  for (let step = 0; step < 3; step++) await trainer.step(await rolloutBatch(policy, 40 + step));
+  const after = await generationLogps();
+  t.true(close(after.generated, after.teacher) < 0.05, `after training: ${close(after.generated, after.teacher)} (the copy was refreshed)`);
+  t.true(close(after.teacher, before.teacher) > 0.05 || after.generated.length !== before.generated.length || close(after.generated, before.generated) > 0.05, 'the weights did move');
+  trainer.dispose();
+  policy.dispose();
+});

@@ -1,0 +1,55 @@
+// Small deterministic random numbers for the REX-RAG algorithm pieces (probe triggers, prompt draws): mulberry32,
+// Python-style randint, and streams keyed by a seed plus a string so that a draw does not depend on call order.
+// Nothing here is cryptographic; torch-side sampling has its own seeds.
+import { hashString } from '../retrieval/hash.js';
+import { expectInteger, expectString } from '../validate.js';
+
+/** A source of uniform floats in [0, 1). */
+export type RandomSource = () => number;
+
+/**
+ * mulberry32: a 32-bit-state PRNG giving floats in [0, 1) with 32 bits of resolution. The same seed gives the
+ * same stream on every machine. `seed` is any integer; it is taken modulo 2^32.
+ */
+export function mulberry32(seed: number): RandomSource {
+  expectInteger(seed, 'seed');
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A stream determined by (`seed`, `key`) only: mulberry32 seeded with a 32-bit hash of the key. Use it when the
+ * order of the draws is not fixed (e.g. concurrent rollout cohorts): each decision gets its own stream.
+ */
+export function keyedRandom(seed: number, key: string): RandomSource {
+  expectInteger(seed, 'seed');
+  expectString(key, 'key');
+  return mulberry32(hashString(key, seed >>> 0));
+}
+
+/**
+ * An integer uniform on [low, high], both ends included, like Python's `random.randint(low, high)`:
+ * low + ⌊u·(high − low + 1)⌋ for u = random().
+ */
+export function randomInt(random: RandomSource, low: number, high: number): number {
+  expectInteger(low, 'low');
+  expectInteger(high, 'high', { min: low });
+  const u = drawUniform(random);
+  return Math.min(high, low + Math.floor(u * (high - low + 1)));
+}
+
+/** One draw from `random`, checked to be a number in [0, 1) (a broken source is a clear error, not a bad index). */
+export function drawUniform(random: RandomSource): number {
+  if (typeof random !== 'function') throw new TypeError(`random must be a function returning numbers in [0, 1), got ${typeof random}`);
+  const u = random();
+  if (typeof u !== 'number' || !(u >= 0 && u < 1)) {
+    throw new RangeError(`random() must return a number in [0, 1), got ${String(u)}`);
+  }
+  return u;
+}
