@@ -32,23 +32,23 @@ export function defaultThreadCount(): number {
   return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : availableParallelism();
 }
 
-/** Loads the addon on first use and returns it; throws RexragError(ERR_ADDON_LOAD) with a fix when it can't. */
-export function native(): NativeBinding {
-  if (binding) return binding;
+/**
+ * Loads the first loadable addon among `candidates`; throws RexragError(ERR_ADDON_LOAD) listing every path tried,
+ * why each failed, and how to fix it.
+ */
+export function loadAddon(candidates: string[]): NativeBinding {
   const attempts: string[] = [];
-  for (const path of addonCandidates()) {
+  for (const path of candidates) {
     if (!existsSync(path)) {
       attempts.push(`  ${path}: not found`);
       continue;
     }
     try {
       const loaded = require(path) as NativeBinding;
-      loaded.setErrorClass(RexragError);
-      loaded.setNumThreads(defaultThreadCount());
-      binding = loaded;
+      if (typeof loaded.runtimeInfo !== 'function') throw new Error('not a rexrag addon (no runtimeInfo export)');
       return loaded;
     } catch (error) {
-      attempts.push(`  ${path}: ${(error as Error).message}`);
+      attempts.push(`  ${path}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
   throw new RexragError(
@@ -63,6 +63,16 @@ export function native(): NativeBinding {
     ].join('\n'),
     'ERR_ADDON_LOAD',
   );
+}
+
+/** Loads the addon on first use and returns it; throws RexragError(ERR_ADDON_LOAD) with a fix when it can't. */
+export function native(): NativeBinding {
+  if (binding) return binding;
+  const loaded = loadAddon(addonCandidates());
+  loaded.setErrorClass(RexragError);
+  loaded.setNumThreads(defaultThreadCount());
+  binding = loaded;
+  return loaded;
 }
 
 /** True once the addon has loaded (it never loads as a side effect of this call). */

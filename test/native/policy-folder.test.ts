@@ -149,3 +149,18 @@ test('the CLI refuses bad input with one line on stderr and a non-zero exit', as
     t.is(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
   }
 });
+
+test('bfloat16 compute scores within bf16 rounding of float32', async (t) => {
+  const dir = join(root, 'compute-dtype');
+  await writeTinyModel(dir, { seed: 12 });
+  const fp32 = await loadPolicy(dir);
+  const bf16 = await loadPolicy(dir, { dtype: 'bfloat16' });
+  const ids = fp32.tokenizer!.encode('<think> the river </think><search> nile </search>');
+  const a = (await fp32.score([ids])).logps[0]!;
+  const b = (await bf16.score([ids])).logps[0]!;
+  const diff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+  t.true(diff < 0.05, `largest |bf16 − fp32| = ${diff}`);
+  t.true(diff > 0, 'bf16 really computed in bf16');
+  fp32.dispose();
+  bf16.dispose();
+});
