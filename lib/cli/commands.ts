@@ -5,8 +5,10 @@ import { indexCommand } from './index-command.js';
 import { infoCommand } from './info.js';
 import { logprobsCommand } from './logprobs.js';
 import { rolloutCommand } from './rollout.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 import { makeTinyModelCommand } from './make-tiny-model.js';
 import { serveCommand } from './serve.js';
 import type { Command } from './usage.js';
 
-export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, makeTinyModelCommand];
+export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, trainCommand, evalCommand, makeTinyModelCommand];

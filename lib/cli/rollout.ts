@@ -4,12 +4,10 @@ import { createWriteStream } from 'node:fs';
 
 import { readQuestionsJsonl } from '../data/questions.js';
 import { loadPolicy } from '../model/load-policy.js';
-import { HttpRetriever } from '../retrieval/http-client.js';
-import { LocalRetriever } from '../retrieval/local-retriever.js';
-import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
 import { numberOption, parseCommandArgs, stringOption } from './parse.js';
+import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, type Command } from './usage.js';
 
 const usage = `usage: rexrag rollout --model DIR (--index DIR | --retriever URL) --questions FILE.jsonl [options]
@@ -29,16 +27,13 @@ export const rolloutCommand: Command = {
   usage,
   async run(argv) {
     const values = parseCommandArgs(argv, {
-      model: { type: 'string' }, index: { type: 'string' }, retriever: { type: 'string' }, questions: { type: 'string' },
+      model: { type: 'string' }, ...retrieverOptions, questions: { type: 'string' },
       'group-size': { type: 'string' }, 'max-turns': { type: 'string' }, 'max-response-tokens': { type: 'string' },
       'max-obs-tokens': { type: 'string' }, 'max-context-tokens': { type: 'string' }, topk: { type: 'string' },
       temperature: { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, cohorts: { type: 'string' },
       out: { type: 'string' }, device: { type: 'string' },
     }, usage);
     if (!values) return 0;
-    const index = stringOption(values, 'index');
-    const url = stringOption(values, 'retriever');
-    if ((index === undefined) === (url === undefined)) throw new CliUsageError('give exactly one of --index DIR or --retriever URL');
     const questions = await readQuestionsJsonl(stringOption(values, 'questions', true));
     const options = {
       groupSize: numberOption(values, 'group-size', 5, { integer: true, min: 1 }),
@@ -55,7 +50,7 @@ export const rolloutCommand: Command = {
       topK: 0,
       seed: numberOption(values, 'seed', 0, { integer: true, min: 0 }),
     };
-    const retriever: Retriever & { close?: () => Promise<void> } = index ? await LocalRetriever.open(index) : new HttpRetriever({ url: url! });
+    const retriever = await openRetriever(values);
     const policy = await loadPolicy(stringOption(values, 'model', true), { device: stringOption(values, 'device') ?? 'cpu' });
     try {
       if (!policy.tokenizer) throw new CliUsageError('the model folder has no tokenizer.json');
@@ -77,7 +72,7 @@ export const rolloutCommand: Command = {
       return 0;
     } finally {
       policy.dispose();
-      await retriever.close?.();
+      await retriever.close();
     }
   },
 };

@@ -1,0 +1,49 @@
+// Evaluation as the reference does it: the same multi-turn loop and retriever, greedy decoding, no probes, one
+// rollout per question; exact match (and F1) of the last answer against the gold answers.
+import type { RlConfig } from '../config/rl-config.js';
+import type { Policy } from '../model/policy.js';
+import type { Retriever } from '../retrieval/types.js';
+import { scoreAnswer } from '../reward/qa-em.js';
+import { runRolloutsInCohorts } from '../rollout/cohorts.js';
+import type { RolloutQuestion, Trajectory } from '../rollout/rollout-types.js';
+
+export interface EvalResult {
+  questions: number;
+  em: number;
+  f1: number;
+  searchesMean: number;
+  answeredRate: number;
+  trajectories: Trajectory[];
+}
+
+/** Greedy rollouts of every question and their mean EM / F1. */
+export async function evaluate(options: {
+  policy: Policy;
+  retriever: Retriever;
+  questions: RolloutQuestion[];
+  rollout: RlConfig['rollout'];
+}): Promise<EvalResult> {
+  const { policy, retriever, questions, rollout } = options;
+  const tokenizer = policy.tokenizer;
+  if (!tokenizer) throw new TypeError('the policy needs a tokenizer to be evaluated');
+  const { temperature: _temperature, topP: _topP, cohorts, ...loop } = rollout;
+  const trajectories = await runRolloutsInCohorts({
+    ...loop,
+    cohorts,
+    createSession: () => policy.createSession(),
+    tokenizer,
+    retriever,
+    questions,
+    groupSize: 1,
+    sampling: { temperature: 0, topP: 1, topK: 0, seed: 0 },
+  });
+  const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+  return {
+    questions: questions.length,
+    em: mean(trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }))),
+    f1: mean(trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'f1' }))),
+    searchesMean: mean(trajectories.map((t) => t.searches.length)),
+    answeredRate: mean(trajectories.map((t) => (t.finishReason === 'answer' ? 1 : 0))),
+    trajectories,
+  };
+}

@@ -1,0 +1,173 @@
+// The RL training loop, GRPO or REX-RAG (rex-rag-method.md §2–§5). Each step: sample questions, run multi-turn
+// rollouts (REX-RAG: wrong answers may spawn probes with an exploration prompt spliced in), score rewards,
+// recompute π_old, filter probes within the adaptive budget, correct the policy with the mixture behaviour
+// log-probs, compute group advantages, and do one native GRPO step. Metrics go to events and to
+// `metrics.jsonl`; checkpoints make a run resumable exactly.
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { mulberry32 } from '../algo/random.js';
+import { createProbeTrigger } from '../algo/probe-trigger.js';
+import type { RlConfig } from '../config/rl-config.js';
+import { evaluate, type EvalResult } from '../eval/evaluate.js';
+import { PromptTrie } from '../explore/prompt-trie.js';
+import type { Policy } from '../model/policy.js';
+import type { Retriever } from '../retrieval/types.js';
+import { scoreAnswer } from '../reward/qa-em.js';
+import { runRolloutsInCohorts } from '../rollout/cohorts.js';
+import type { RolloutQuestion } from '../rollout/rollout-types.js';
+import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { GrpoTrainer } from './grpo-trainer.js';
+import { buildStepData } from './rl-batch.js';
+
+export type RlEvent =
+  | { type: 'step'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; result: Omit<EvalResult, 'trajectories'> }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'phase'; step: number; phase: 'rollout' | 'score' | 'train' | 'eval' };
+
+export interface RlRunOptions {
+  config: RlConfig;
+  /** The policy to train; may be omitted when resuming (the checkpoint's policy is loaded). */
+  policy?: Policy;
+  retriever: Retriever;
+  trainQuestions: RolloutQuestion[];
+  evalQuestions?: RolloutQuestion[];
+  /** Folder for config.json, metrics.jsonl and checkpoints/. */
+  runDir?: string;
+  /** Continue from the latest checkpoint in runDir/checkpoints. */
+  resume?: boolean;
+  onEvent?: (event: RlEvent) => void;
+}
+
+export interface RlRunResult {
+  policy: Policy;
+  evals: { step: number; em: number; f1: number; searchesMean: number; answeredRate: number }[];
+  steps: { step: number; metrics: Record<string, number> }[];
+}
+
+/** The questions of step `step`: consecutive slices of per-epoch seeded permutations of the train set. */
+export function questionsForStep(questions: RolloutQuestion[], perStep: number, step: number, seed: number): RolloutQuestion[] {
+  const out: RolloutQuestion[] = [];
+  for (let k = step * perStep; k < (step + 1) * perStep; k++) {
+    const epoch = Math.floor(k / questions.length);
+    const order = questions.map((_, i) => i);
+    const random = mulberry32(seed * 1_000_003 + epoch);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const question = questions[order[k % questions.length]!]!;
+    // A question drawn twice in one step (small sets) gets a distinct group id.
+    out.push(out.some((q) => q.id === question.id) ? { ...question, id: `${question.id}#${k}` } : question);
+  }
+  return out;
+}
+
+/** Runs `config.steps` RL steps; returns the trained policy with the metrics and evaluations. */
+export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
+  const { config, retriever, trainQuestions } = options;
+  const evalQuestions = (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined);
+  let policy: Policy;
+  let trainer: GrpoTrainer;
+  let firstStep = 0;
+  let rho = config.rex.keepRatio;
+  const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
+  const resumeFrom = options.resume && checkpoints ? await latestCheckpoint(checkpoints) : undefined;
+  if (resumeFrom) {
+    const resumed = await resumeFromCheckpoint(resumeFrom, { trainerOptions: { ...config.trainer } });
+    policy = resumed.policy;
+    trainer = resumed.trainer;
+    const extra = resumed.state.extra as { step: number; rho: number };
+    firstStep = extra.step;
+    rho = extra.rho;
+  } else {
+    if (!options.policy) throw new TypeError('options.policy is required unless resuming from a checkpoint in runDir');
+    policy = options.policy;
+    trainer = await GrpoTrainer.create(policy, { ...config.trainer });
+  }
+  const tokenizer = policy.tokenizer;
+  if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json)');
+  const trie = config.algorithm === 'rex-rag' ? PromptTrie.fromPrompts(tokenizer, config.rex.promptPool) : undefined;
+  if (options.runDir) {
+    await mkdir(options.runDir, { recursive: true });
+    await writeFile(join(options.runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  }
+  const emit = (event: RlEvent) => options.onEvent?.(event);
+  const record = async (entry: Record<string, unknown>) => {
+    if (options.runDir) await appendFile(join(options.runDir, 'metrics.jsonl'), `${JSON.stringify(entry)}\n`);
+  };
+  const result: RlRunResult = { policy, evals: [], steps: [] };
+  const runEval = async (step: number) => {
+    if (evalQuestions.length === 0) return;
+    emit({ type: 'phase', step, phase: 'eval' });
+    const { trajectories: _unused, ...summary } = await evaluate({ policy, retriever, questions: evalQuestions, rollout: config.rollout });
+    result.evals.push({ step, em: summary.em, f1: summary.f1, searchesMean: summary.searchesMean, answeredRate: summary.answeredRate });
+    emit({ type: 'eval', step, result: summary });
+    await record({ step, 'eval/em': summary.em, 'eval/f1': summary.f1, 'eval/searches_mean': summary.searchesMean, 'eval/answered_rate': summary.answeredRate });
+  };
+
+  if (firstStep === 0) await runEval(0);
+  for (let step = firstStep; step < config.steps; step++) {
+    const started = Date.now();
+    const questions = questionsForStep(trainQuestions, config.questionsPerStep, step, config.seed);
+    emit({ type: 'phase', step, phase: 'rollout' });
+    const { temperature, topP, cohorts, ...loop } = config.rollout;
+    const trajectories = await runRolloutsInCohorts({
+      ...loop,
+      cohorts,
+      createSession: () => policy.createSession(),
+      tokenizer,
+      retriever,
+      questions,
+      groupSize: config.groupSize,
+      sampling: { temperature, topP, topK: 0, seed: config.seed * 7919 + step },
+      ...(trie ? { onAnswer: createProbeTrigger({ trie, seed: config.seed * 104_729 + step, probability: config.rex.probeProbability }) } : {}),
+    });
+    const rolloutSeconds = (Date.now() - started) / 1000;
+    const rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
+    emit({ type: 'phase', step, phase: 'score' });
+    const sequences = trajectories.map((t) => [...t.promptTokens, ...t.responseTokens]);
+    const { logps } = await policy.score(sequences, { lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]) });
+    const oldLogps = logps.map((row, i) => row.slice(trajectories[i]!.promptTokens.length));
+    const data = buildStepData(trajectories, rewards, oldLogps, { config, rho, trie, questionsPerStep: questions.length });
+    emit({ type: 'phase', step, phase: 'train' });
+    const trainStarted = Date.now();
+    const stepMetrics = await trainer.step(data.batch, { ...config.trainer.step, seed: config.trainer.step.seed + step });
+    rho = data.nextRho;
+    const metrics: Record<string, number> = {
+      ...data.metrics,
+      'train/loss': stepMetrics.loss,
+      'train/pg_loss': stepMetrics.pgLoss,
+      'train/kl': stepMetrics.kl,
+      'train/entropy': stepMetrics.entropy,
+      'train/clip_frac_high': stepMetrics.clipFracHigh,
+      'train/clip_frac_low': stepMetrics.clipFracLow,
+      'train/approx_kl': stepMetrics.approxKl,
+      'train/ratio_mean': stepMetrics.ratioMean,
+      'train/ratio_max': stepMetrics.ratioMax,
+      'train/grad_norm': stepMetrics.gradNorm,
+      'train/lr': stepMetrics.lr,
+      'train/skipped_updates': stepMetrics.skippedUpdates,
+      'train/tokens': stepMetrics.tokens,
+      'time/rollout_s': rolloutSeconds,
+      'time/train_s': (Date.now() - trainStarted) / 1000,
+      'time/step_s': (Date.now() - started) / 1000,
+    };
+    result.steps.push({ step: step + 1, metrics });
+    emit({ type: 'step', step: step + 1, metrics });
+    await record({ step: step + 1, ...metrics });
+    const last = step + 1 === config.steps;
+    if (config.eval.every > 0 && (step + 1) % config.eval.every === 0 && !last) await runEval(step + 1);
+    if (checkpoints && (last || (config.checkpoint.every > 0 && (step + 1) % config.checkpoint.every === 0))) {
+      const dir = await saveCheckpoint(checkpoints, {
+        policy, trainer, step: step + 1, config, rng: { seed: config.seed }, extra: { step: step + 1, rho }, keepLast: config.checkpoint.keepLast,
+      });
+      emit({ type: 'checkpoint', step: step + 1, dir });
+    }
+  }
+  await runEval(config.steps);
+  trainer.dispose();
+  result.policy = policy;
+  return result;
+}

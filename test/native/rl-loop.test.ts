@@ -1,0 +1,77 @@
+// The RL loop end to end on a tiny model and corpus, for both algorithms: metrics and evaluations are written,
+// and a run interrupted after a checkpoint resumes to exactly the parameters of a straight run.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import test from 'ava';
+
+import { rlConfigSchema } from '../../lib/config/rl-config.js';
+import { loadPolicy } from '../../lib/model/load-policy.js';
+import { writeTinyModel } from '../../lib/model/tiny-model.js';
+import { buildIndex } from '../../lib/retrieval/build.js';
+import { LocalRetriever } from '../../lib/retrieval/local-retriever.js';
+import { runRl } from '../../lib/train/rl-loop.js';
+
+const root = mkdtempSync(join(tmpdir(), 'rexrag-rl-'));
+test.after.always(() => rmSync(root, { recursive: true, force: true }));
+const questions = ['Paris', 'Nile', 'Hamlet', 'Rome'].map((gold, i) => ({ id: `q${i}`, question: `Which one is ${gold}?`, golds: [gold] }));
+
+test.before(async () => {
+  await writeTinyModel(join(root, 'model'), { seed: 4 });
+  writeFileSync(join(root, 'corpus.jsonl'), questions.map((q, i) => JSON.stringify({ id: String(i), contents: `"${q.golds[0]}"\n${q.golds[0]} is a name.` })).join('\n'));
+  await buildIndex({ corpus: join(root, 'corpus.jsonl'), out: join(root, 'index') });
+});
+
+function config(algorithm: 'grpo' | 'rex-rag', steps: number) {
+  return rlConfigSchema.parse({
+    algorithm, steps, questionsPerStep: 2, groupSize: 2, seed: 3,
+    rollout: { maxTurns: 1, maxResponseTokensPerTurn: 6, cohorts: 2 },
+    trainer: { optimizer: { lr: 1e-2 }, loss: { klCoef: 0.01 } },
+    eval: { every: 1, maxQuestions: 2 },
+    checkpoint: { every: 1, keepLast: 2 },
+  });
+}
+
+for (const algorithm of ['grpo', 'rex-rag'] as const) {
+  test(`${algorithm}: steps write metrics and evaluations, and a resumed run ends where a straight run ends`, async (t) => {
+    const retriever = await LocalRetriever.open(join(root, 'index'));
+    const straightDir = join(root, `${algorithm}-straight`);
+    const straight = await runRl({ config: config(algorithm, 3), policy: await loadPolicy(join(root, 'model')), retriever, trainQuestions: questions, evalQuestions: questions, runDir: straightDir });
+    const lines = readFileSync(join(straightDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    t.is(lines.filter((l) => 'train/loss' in l).length, 3);
+    t.is(lines.filter((l) => 'eval/em' in l).length, 4, 'evaluated at 0, 1, 2, 3');
+    t.true(lines.every((l) => Object.values(l).every((v) => typeof v === 'number' && Number.isFinite(v))));
+    t.true(straight.steps.every((s) => s.metrics['reward/mean']! >= 0 && s.metrics['is/alpha']! >= 0));
+
+    const splitDir = join(root, `${algorithm}-split`);
+    const first = await runRl({ config: config(algorithm, 2), policy: await loadPolicy(join(root, 'model')), retriever, trainQuestions: questions, runDir: splitDir });
+    first.policy.dispose();
+    const resumed = await runRl({ config: config(algorithm, 3), retriever, trainQuestions: questions, runDir: splitDir, resume: true });
+    t.is(resumed.steps.length, 1, 'only the missing step ran');
+    for (const { name } of straight.policy.parameters()) {
+      t.deepEqual(resumed.policy.parameterValues(name), straight.policy.parameterValues(name), name);
+    }
+    straight.policy.dispose();
+    resumed.policy.dispose();
+    await retriever.close();
+  });
+}
+
+test('rexrag train and rexrag eval run from the command line', async (t) => {
+  const { runCli } = await import('../helpers/run-cli.js');
+  writeFileSync(join(root, 'train.jsonl'), questions.map((q) => JSON.stringify({ id: q.id, question: q.question, golden_answers: q.golds })).join('\n'));
+  const out = join(root, 'cli-run');
+  const trained = await runCli(['train', '--model', join(root, 'model'), '--index', join(root, 'index'), '--train', join(root, 'train.jsonl'),
+    '--dev', join(root, 'train.jsonl'), '--out', out, '--set', 'algorithm=grpo', '--set', 'steps=1', '--set', 'questionsPerStep=2',
+    '--set', 'groupSize=2', '--set', 'rollout.maxTurns=1', '--set', 'rollout.maxResponseTokensPerTurn=4']);
+  t.is(trained.code, 0, trained.stderr);
+  t.regex(trained.stderr, /step 1: reward/);
+  t.is(JSON.parse(trained.stdout).steps, 1);
+  const evaluated = await runCli(['eval', '--model', join(out, 'model'), '--index', join(root, 'index'), '--questions', join(root, 'train.jsonl'), '--max-turns', '1', '--max-response-tokens', '4']);
+  t.is(evaluated.code, 0, evaluated.stderr);
+  t.is(JSON.parse(evaluated.stdout).questions, 4);
+  const bad = await runCli(['train', '--model', join(root, 'model'), '--index', join(root, 'index'), '--train', join(root, 'train.jsonl'), '--out', out, '--set', 'algorithm=ppo']);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /algorithm/);
+});
