@@ -1,23 +1,60 @@
-// `rexrag demo` (what `npm start` runs). Until the embedded REX-RAG lab lands, it runs a self-check of the
-// native runtime and says so.
+// `rexrag demo` (what `npm start` runs): the embedded lab, REX-RAG against GRPO on a generated world, with
+// progress on stderr and the result table on stdout. `--self-check` only checks the native runtime.
+import { labSummaryText } from '../report/lab-report.js';
+import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
-import { parseCommandArgs } from './parse.js';
-import type { Command } from './usage.js';
+import { numberOption, parseCommandArgs, stringOption } from './parse.js';
+import { CliUsageError, type Command } from './usage.js';
 
-const usage = 'usage: rexrag demo\n  Runs the embedded demo. (For now: a self-check of the native runtime.)';
+const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--self-check]
+  Generates a multi-hop world, its corpus index and a tiny Qwen2 model, warms the model up on demonstrations,
+  trains one copy with GRPO and one with REX-RAG, evaluates both and writes DIR/report.html (default runs/lab).
+  --scale test runs the same pipeline at toy size in seconds. --self-check only checks libtorch and the BLAS.`;
+
+function describe(event: LabEvent): string | undefined {
+  if (event.type === 'stage') return `[${event.stage}] ${event.detail}`;
+  if (event.type === 'sft') return event.step === event.steps || event.step % 10 === 0 ? `[warm-up] step ${event.step}/${event.steps}: NLL ${event.nll.toFixed(3)}` : undefined;
+  const e = event.event;
+  if (e.type === 'step') {
+    const m = e.metrics;
+    return `[${event.algorithm}] step ${e.step}: reward ${m['reward/mean']!.toFixed(3)}, dead ends ${m['deadend/rate']!.toFixed(2)}, ` +
+      `probes kept ${m['probe/kept']}/${m['probe/generated']}, ${m['time/step_s']!.toFixed(1)} s`;
+  }
+  if (e.type === 'eval') return `[${event.algorithm}] dev EM at step ${e.step}: ${e.result.em.toFixed(3)}`;
+  return undefined;
+}
+
+async function selfCheck(): Promise<number> {
+  const info = runtimeInfo();
+  const matmul = await matmulBenchmark({ size: 1024, reps: 10 });
+  const blasOk = /openblas|mkl/i.test(info.blasLibrary);
+  process.stdout.write(`${JSON.stringify({ runtime: info, matmul1024: matmul, optimisedBlas: blasOk }, null, 2)}\n`);
+  if (!blasOk) process.stderr.write('warning: libtorch is not using OpenBLAS or MKL; install libopenblas0-openmp\n');
+  return 0;
+}
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run the embedded demo (currently a native runtime self-check)',
+  summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
   async run(argv) {
-    if (!parseCommandArgs(argv, {}, usage)) return 0;
-    process.stderr.write('rexrag demo: the REX-RAG vs GRPO lab is not built yet; running a runtime self-check.\n');
+    const values = parseCommandArgs(argv, { dir: { type: 'string' }, seed: { type: 'string' }, scale: { type: 'string' }, 'self-check': { type: 'boolean' } }, usage);
+    if (!values) return 0;
+    if (values['self-check']) return selfCheck();
+    const scale = stringOption(values, 'scale') ?? 'demo';
+    if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
     const info = runtimeInfo();
-    const matmul = await matmulBenchmark({ size: 1024, reps: 10 });
-    const blasOk = /openblas|mkl/i.test(info.blasLibrary);
-    process.stdout.write(`${JSON.stringify({ runtime: info, matmul1024: matmul, optimisedBlas: blasOk }, null, 2)}\n`);
-    if (!blasOk) process.stderr.write('warning: libtorch is not using OpenBLAS or MKL; install libopenblas0-openmp\n');
+    process.stderr.write(`rexrag lab on libtorch ${info.torchVersion}, ${info.numThreads} threads (${scale} scale)\n`);
+    const result = await runLab({
+      dir: stringOption(values, 'dir') ?? 'runs/lab',
+      seed: numberOption(values, 'seed', 1, { integer: true, min: 0 }),
+      scale,
+      onEvent: (event) => {
+        const line = describe(event);
+        if (line) process.stderr.write(`${line}\n`);
+      },
+    });
+    process.stdout.write(`\n${labSummaryText(result.summary)}\n\nreport: ${result.reportPath} (${result.seconds.toFixed(0)} s)\n`);
     return 0;
   },
 };

@@ -28,6 +28,11 @@ export interface TinyModelOptions {
   vocabSize?: number;
   /** Upper bound on learned BPE merges (the built-in text yields a few hundred). Default 400. */
   merges?: number;
+  /**
+   * The text the tokenizer's BPE merges are learned from (e.g. worldTokenizerText for the lab's world);
+   * default the built-in English episodes (TINY_CORPUS).
+   */
+  tokenizerText?: string;
   maxPositionEmbeddings?: number;
   ropeTheta?: number;
   rmsNormEps?: number;
@@ -129,7 +134,8 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const rmsNormEps = expectNumber(options.rmsNormEps ?? 1e-6, 'options.rmsNormEps', { min: Number.MIN_VALUE });
   const initStd = expectNumber(options.initStd ?? 0.02, 'options.initStd', { min: 0 });
 
-  const tokenizer = buildTinyTokenizer(merges);
+  const tokenizerText = options.tokenizerText === undefined ? undefined : expectString(options.tokenizerText, 'options.tokenizerText', { nonEmpty: true });
+  const tokenizer = buildTinyTokenizer(merges, tokenizerText);
   const vocabSize = expectInteger(options.vocabSize ?? Math.ceil(tokenizer.vocabSize / 64) * 64, 'options.vocabSize', { min: tokenizer.vocabSize });
   const config = parseModelConfig({
     architectures: ['Qwen2ForCausalLM'],

@@ -1,6 +1,6 @@
 // The files of a small but real Qwen2-style tokenizer (tokenizer.json + tokenizer_config.json) for test models:
 // Qwen2's NFC normalizer, split regex and ByteLevel stages, the 256 byte symbols, BPE merges learned from a
-// built-in text, and the ChatML special tokens. Writing the folder is left to lib/model/tiny-model.ts.
+// built-in text (or a caller's), and the ChatML special tokens. Writing the folder is left to lib/model/tiny-model.ts.
 import { Tokenizer } from '@huggingface/tokenizers';
 
 import { byteSymbolsInVocabOrder } from './byte-level.js';
@@ -53,18 +53,26 @@ function preTokenize(text: string): string[] {
   return tokenizer.pre_tokenizer.pre_tokenize(text.normalize('NFC'));
 }
 
-const cache = new Map<number, TinyTokenizerFiles>();
+const cache = new Map<string, TinyTokenizerFiles>();
+
+/** The most tokenizers kept in the cache (the built-in text's, plus a few custom ones). */
+const CACHE_LIMIT = 8;
 
 /**
- * Builds the tiny tokenizer: up to `merges` BPE merges learned from TINY_CORPUS (deterministic), then
- * `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` as special added tokens. tokenizer_config.json follows
+ * Builds the tiny tokenizer: up to `merges` BPE merges learned from `text` (default TINY_CORPUS; deterministic),
+ * then `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` as special added tokens. Special-token strings inside `text`
+ * are cut out before training (they are added tokens, never merged). tokenizer_config.json follows
  * Qwen2.5-Instruct: eos_token `<|im_end|>`, pad_token `<|endoftext|>`, no BOS, no space clean-up, and a ChatML
  * chat template with Qwen's default system message.
  */
-export function buildTinyTokenizer(merges = 400): TinyTokenizerFiles {
-  const cached = cache.get(merges);
+export function buildTinyTokenizer(merges = 400, text: string = TINY_CORPUS): TinyTokenizerFiles {
+  if (typeof text !== 'string' || text.length === 0) throw new TypeError('text must be a non-empty string');
+  const key = `${merges}\u0000${text}`;
+  const cached = cache.get(key);
   if (cached) return structuredClone(cached);
-  const model = trainByteLevelBpe(preTokenize(TINY_CORPUS), merges);
+  let trainingText = text;
+  for (const special of TINY_SPECIAL_TOKENS) trainingText = trainingText.split(special).join('\n');
+  const model = trainByteLevelBpe(preTokenize(trainingText), merges);
   const firstSpecial = model.vocab.size;
   const addedTokens = TINY_SPECIAL_TOKENS.map((content, i) => ({
     id: firstSpecial + i,
@@ -119,6 +127,7 @@ export function buildTinyTokenizer(merges = 400): TinyTokenizerFiles {
     vocabSize: firstSpecial + TINY_SPECIAL_TOKENS.length,
     mergeCount: model.merges.length,
   };
-  cache.set(merges, files);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, files);
   return structuredClone(files);
 }

@@ -1,0 +1,36 @@
+// The embedded lab end to end at test scale: world, index, tiny model, warm-up, GRPO and REX-RAG runs, report.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import test from 'ava';
+
+import { runLab } from '../../lib/lab/run-lab.js';
+import { runCli } from '../helpers/run-cli.js';
+
+test('runLab trains GRPO and REX-RAG from one warm start and writes a report', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rexrag-lab-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const stages: string[] = [];
+  const result = await runLab({ dir, seed: 2, scale: 'test', onEvent: (e) => e.type === 'stage' && stages.push(e.stage) });
+  t.deepEqual(stages, ['world', 'model', 'warm-up', 'grpo', 'rex-rag']);
+  t.deepEqual(result.summary.runs.map((r) => r.algorithm), ['grpo', 'rex-rag']);
+  for (const run of result.summary.runs) {
+    t.is(run.steps.length, 2);
+    t.is(run.evals.length, 3, 'evaluated at steps 0, 1 and 2');
+    t.true(existsSync(join(dir, 'runs', run.algorithm, 'metrics.jsonl')));
+    t.true(existsSync(join(dir, 'runs', run.algorithm, 'model', 'model.safetensors')));
+  }
+  const html = readFileSync(result.reportPath, 'utf8');
+  t.regex(html, /<svg[\s\S]*Dev exact match/);
+  t.regex(html, /REX-RAG/);
+});
+
+test('rexrag demo --self-check prints the runtime; a bad --scale is refused', async (t) => {
+  const check = await runCli(['demo', '--self-check']);
+  t.is(check.code, 0, check.stderr);
+  t.true(JSON.parse(check.stdout).matmul1024.gflops > 0);
+  const bad = await runCli(['demo', '--scale', 'huge']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--scale must be demo or test/);
+});
