@@ -14,24 +14,28 @@ using torch::autograd::variable_list;
 
 struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
-                               const at::Tensor& targets, int64_t chunk) {
+                               const at::Tensor& targets, int64_t chunk, bool with_entropy) {
     // Outputs nobody differentiates (usually the entropy) get no gradient pass at all.
     ctx->set_materialize_grads(false);
     const int64_t rows = hidden.size(0);
     auto options = hidden.options().dtype(at::kFloat);
-    at::Tensor logp = at::empty({rows}, options), entropy = at::empty({rows}, options), lse = at::empty({rows}, options);
+    at::Tensor logp = at::empty({rows}, options), lse = at::empty({rows}, options);
+    at::Tensor entropy = with_entropy ? at::empty({rows}, options) : at::zeros({rows}, options);
     for (int64_t start = 0; start < rows; start += chunk) {
       const int64_t size = std::min(chunk, rows - start);
       at::Tensor z = at::matmul(hidden.narrow(0, start, size), weight.t()).to(at::kFloat);  // (c, V)
       at::Tensor chunk_lse = z.logsumexp(-1);                                                 // (c,)
       lse.narrow(0, start, size).copy_(chunk_lse);
       logp.narrow(0, start, size).copy_(z.gather(-1, targets.narrow(0, start, size).unsqueeze(-1)).squeeze(-1) - chunk_lse);
+      if (!with_entropy) continue;
       at::Tensor log_p = z.sub_(chunk_lse.unsqueeze(-1));  // in place: the chunk's logits become log-probs
       // H = −Σ p log p as a batched dot product, so no (c, V) product tensor is formed.
       entropy.narrow(0, start, size).copy_(-at::bmm(log_p.exp().unsqueeze(1), log_p.unsqueeze(2)).view({size}));
     }
     ctx->save_for_backward({hidden, weight, targets, lse, entropy});
     ctx->saved_data["chunk"] = chunk;
+    ctx->saved_data["with_entropy"] = with_entropy;
+    if (!with_entropy) ctx->mark_non_differentiable({entropy});
     return {logp, entropy};
   }
 
@@ -44,7 +48,11 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     const int64_t rows = hidden.size(0);
     at::Tensor grad_hidden = at::zeros_like(hidden);
     at::Tensor grad_weight = at::zeros(weight.sizes(), weight.options().dtype(at::kFloat));
-    if (!grad_logp.defined() && !grad_entropy.defined()) return {grad_hidden, grad_weight, at::Tensor(), at::Tensor()};
+    if (!grad_logp.defined() && !grad_entropy.defined()) {
+      return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+    TORCH_CHECK(!grad_entropy.defined() || ctx->saved_data["with_entropy"].toBool(),
+                "the entropy was not computed, so it cannot be differentiated");
     for (int64_t start = 0; start < rows; start += chunk) {
       const int64_t size = std::min(chunk, rows - start);
       at::Tensor h = hidden.narrow(0, start, size);
@@ -67,15 +75,15 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
       grad_hidden.narrow(0, start, size).copy_(at::matmul(dz.to(weight.scalar_type()), weight));  // (c, H)
       grad_weight.add_(at::matmul(dz.t(), h.to(at::kFloat)));                                     // (V, H)
     }
-    return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
-                                                 const at::Tensor& targets, int64_t chunk) {
-  variable_list out = TokenLogProbFunction::apply(hidden, weight, targets, std::max<int64_t>(1, chunk));
+                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy) {
+  variable_list out = TokenLogProbFunction::apply(hidden, weight, targets, std::max<int64_t>(1, chunk), with_entropy);
   return {out[0], out[1]};
 }
 

@@ -10,9 +10,10 @@
 namespace rexrag {
 
 /// hidden (N, H), weight (V, H), targets (N) int64 -> {logp (N), entropy (N)}, both float32.
-/// Differentiable with respect to hidden and weight (both outputs).
+/// Differentiable with respect to hidden and weight (both outputs). Without `with_entropy` the entropy is not
+/// computed (zeros, not differentiable), which saves two passes over each chunk's logits.
 std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
-                                                 const at::Tensor& targets, int64_t chunk);
+                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy = true);
 
 /// Largest differences between token_logprobs and plain autograd (matmul, log_softmax, gather, entropy) on random
 /// inputs, for the loss d = Σ w_i·logp_i + entropy_weight·Σ u_i·H_i with random w, u: the kernel's reference check.

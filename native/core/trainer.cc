@@ -244,7 +244,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
             Qwen2ForCausalLMImpl& reference = *state_->reference->state().model;
             at::Tensor ref_hidden = reference.hidden_states(ids, positions, key_mask, nullptr);
             inputs.ref = token_logprobs(ref_hidden.index({batch_index, position - 1}), reference.lm_head_weight(),
-                                        targets, options.logit_chunk)
+                                        targets, options.logit_chunk, /*with_entropy=*/false)
                              .first;
           }
         }
