@@ -261,7 +261,7 @@ export interface NativeBinding {
   checkPolicyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
   adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
   /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
-  checkTokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number }): {
+  checkTokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number }): {
     logp: number;
     entropy: number;
     gradHidden: number;

@@ -42,7 +42,7 @@ export const stepConfigSchema = z
     miniBatches: z.number().int().min(1).default(1).describe('optimizer updates per epoch of a step'),
     epochs: z.number().int().min(1).default(1),
     microBatchTokens: z.number().int().min(1).default(8192).describe('padded tokens per forward/backward pass'),
-    logitChunk: z.number().int().min(1).default(256).describe('tokens whose LM-head logits exist at once'),
+    logitChunk: z.number().int().min(1).default(1024).describe('tokens per LM-head pass (vocabulary sliced to <= 16M logits)'),
     shuffle: z.boolean().default(false),
     seed: z.number().int().min(0).default(0),
   })

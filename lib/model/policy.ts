@@ -38,7 +38,7 @@ export interface PolicyOptions {
 }
 
 export interface ScoreOptions {
-  /** Time steps per LM-head chunk; peak extra memory is rows × chunkSize × vocab floats. Default 128. */
+  /** Tokens per LM-head pass (the vocabulary is sliced so at most 16M logits exist at once). Default 1024. */
   chunkSize?: number;
   /** Also return the entropy of each predicting distribution. */
   withEntropy?: boolean;
@@ -109,7 +109,7 @@ export class Policy {
     if (sequences.length === 0) return { logps: [] };
     const { ids, lengths } = packTokenRows(sequences, this.config.vocab_size, 'sequences');
     const mask = options.lossMask === undefined ? undefined : packValueRows(options.lossMask, lengths, 'options.lossMask');
-    const chunkSize = expectInteger(options.chunkSize ?? 128, 'options.chunkSize', { min: 1 });
+    const chunkSize = expectInteger(options.chunkSize ?? 1024, 'options.chunkSize', { min: 1 });
     const microBatchTokens = expectInteger(options.microBatchTokens ?? 16384, 'options.microBatchTokens', { min: 1 });
     const withEntropy = expectBoolean(options.withEntropy ?? false, 'options.withEntropy');
     const result = await enqueueTorchJob(() =>

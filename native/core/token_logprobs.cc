@@ -1,10 +1,15 @@
 // Implements token_logprobs.h as a custom autograd function.
-// Gradients, with z the logits of one row, p = softmax(z), lse = logsumexp(z), H = -Σ p log p:
-//   d logp(t) / dz = onehot(t) - p
-//   d H / dz_j     = -p_j (log p_j + H) = -p_j (z_j - lse + H)
+// Layout: rows in chunks of `chunk`, and within a row chunk the vocabulary in slices, so every slice of the LM
+// head matrix is read (and packed by the BLAS) once per row chunk while at most kLogitBudget logits exist at a
+// time. The log-sum-exp is accumulated online over the slices (running max m, s = Σ e^{z−m}).
+// Gradients, with z the logits of one row, p = softmax(z), lse = logsumexp(z), H = −Σ p log p:
+//   d logp(t) / dz = onehot(t) − p
+//   d H / dz_j     = −p_j (log p_j + H) = −p_j (z_j − lse + H)
 #include "core/token_logprobs.h"
 
 #include <torch/csrc/autograd/custom_function.h>
+
+#include <limits>
 
 namespace rexrag {
 namespace {
@@ -12,29 +17,56 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+int64_t vocab_slice(int64_t rows, int64_t vocab, int64_t max_logits) {
+  return std::min(vocab, std::max<int64_t>(16, max_logits / std::max<int64_t>(rows, 1)));
+}
+
+/// Targets of a row chunk that fall in [v0, v0 + size): their column in the slice, and which rows have one.
+std::pair<at::Tensor, at::Tensor> targets_in_slice(const at::Tensor& targets, int64_t v0, int64_t size) {
+  at::Tensor inside = (targets >= v0) & (targets < v0 + size);                  // (c,)
+  at::Tensor column = (targets - v0).clamp(0, size - 1).unsqueeze(-1);          // (c, 1)
+  return {column, inside};
+}
+
 struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
-                               const at::Tensor& targets, int64_t chunk, bool with_entropy) {
+                               const at::Tensor& targets, int64_t chunk, bool with_entropy, int64_t max_logits) {
     // Outputs nobody differentiates (usually the entropy) get no gradient pass at all.
     ctx->set_materialize_grads(false);
-    const int64_t rows = hidden.size(0);
+    const int64_t rows = hidden.size(0), vocab = weight.size(0);
     auto options = hidden.options().dtype(at::kFloat);
     at::Tensor logp = at::empty({rows}, options), lse = at::empty({rows}, options);
     at::Tensor entropy = with_entropy ? at::empty({rows}, options) : at::zeros({rows}, options);
     for (int64_t start = 0; start < rows; start += chunk) {
       const int64_t size = std::min(chunk, rows - start);
-      at::Tensor z = at::matmul(hidden.narrow(0, start, size), weight.t()).to(at::kFloat);  // (c, V)
-      at::Tensor chunk_lse = z.logsumexp(-1);                                                 // (c,)
+      const int64_t slice = vocab_slice(size, vocab, max_logits);
+      at::Tensor h = hidden.narrow(0, start, size), t = targets.narrow(0, start, size);
+      at::Tensor m = at::full({size}, -std::numeric_limits<float>::infinity(), options);  // running max
+      at::Tensor sum = at::zeros({size}, options);                                       // Σ e^{z−m}
+      at::Tensor weighted = at::zeros({size}, options);                                  // Σ e^{z−m}·z
+      at::Tensor target_logit = at::zeros({size}, options);
+      for (int64_t v0 = 0; v0 < vocab; v0 += slice) {
+        const int64_t width = std::min(slice, vocab - v0);
+        at::Tensor z = at::matmul(h, weight.narrow(0, v0, width).t()).to(at::kFloat);  // (c, w)
+        at::Tensor new_m = at::maximum(m, std::get<0>(z.max(-1)));
+        at::Tensor rescale = (m - new_m).exp();  // 0 on the first slice (m = −inf)
+        at::Tensor e = (z - new_m.unsqueeze(-1)).exp_();
+        sum = sum * rescale + e.sum(-1);
+        if (with_entropy) weighted = weighted * rescale + at::bmm(e.unsqueeze(1), z.unsqueeze(2)).view({size});
+        auto [column, inside] = targets_in_slice(t, v0, width);
+        target_logit = at::where(inside, z.gather(-1, column).squeeze(-1), target_logit);
+        m = new_m;
+      }
+      at::Tensor chunk_lse = m + sum.log();
       lse.narrow(0, start, size).copy_(chunk_lse);
-      logp.narrow(0, start, size).copy_(z.gather(-1, targets.narrow(0, start, size).unsqueeze(-1)).squeeze(-1) - chunk_lse);
-      if (!with_entropy) continue;
-      at::Tensor log_p = z.sub_(chunk_lse.unsqueeze(-1));  // in place: the chunk's logits become log-probs
-      // H = −Σ p log p as a batched dot product, so no (c, V) product tensor is formed.
-      entropy.narrow(0, start, size).copy_(-at::bmm(log_p.exp().unsqueeze(1), log_p.unsqueeze(2)).view({size}));
+      logp.narrow(0, start, size).copy_(target_logit - chunk_lse);
+      // Σ p z = Σ e^{z−lse} z = weighted / sum, so H = lse − Σ p z.
+      if (with_entropy) entropy.narrow(0, start, size).copy_(chunk_lse - weighted / sum);
     }
     ctx->save_for_backward({hidden, weight, targets, lse, entropy});
     ctx->saved_data["chunk"] = chunk;
     ctx->saved_data["with_entropy"] = with_entropy;
+    ctx->saved_data["max_logits"] = max_logits;
     if (!with_entropy) ctx->mark_non_differentiable({entropy});
     return {logp, entropy};
   }
@@ -43,52 +75,66 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &hidden = saved[0], &weight = saved[1], &targets = saved[2], &lse = saved[3], &entropy = saved[4];
     const int64_t chunk = ctx->saved_data["chunk"].toInt();
+    const int64_t max_logits = ctx->saved_data["max_logits"].toInt();
     const at::Tensor& grad_logp = grads[0];
     const at::Tensor& grad_entropy = grads[1];
-    const int64_t rows = hidden.size(0);
+    const int64_t rows = hidden.size(0), vocab = weight.size(0);
     at::Tensor grad_hidden = at::zeros_like(hidden);
     at::Tensor grad_weight = at::zeros(weight.sizes(), weight.options().dtype(at::kFloat));
     if (!grad_logp.defined() && !grad_entropy.defined()) {
-      return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor()};
+      return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
     TORCH_CHECK(!grad_entropy.defined() || ctx->saved_data["with_entropy"].toBool(),
                 "the entropy was not computed, so it cannot be differentiated");
     for (int64_t start = 0; start < rows; start += chunk) {
       const int64_t size = std::min(chunk, rows - start);
-      at::Tensor h = hidden.narrow(0, start, size);
-      at::Tensor z = at::matmul(h, weight.t()).to(at::kFloat);  // (c, V), recomputed rather than saved
-      at::Tensor log_p = z.sub_(lse.narrow(0, start, size).unsqueeze(-1));  // in place
-      at::Tensor entropy_term;  // −(log p + H), only when the entropy is differentiated
-      if (grad_entropy.defined()) entropy_term = -(log_p + entropy.narrow(0, start, size).unsqueeze(-1));
-      at::Tensor dz = log_p.exp_();  // in place: p
+      const int64_t slice = vocab_slice(size, vocab, max_logits);
+      at::Tensor h = hidden.narrow(0, start, size), t = targets.narrow(0, start, size);
+      at::Tensor h32 = h.to(at::kFloat);
+      at::Tensor chunk_lse = lse.narrow(0, start, size).unsqueeze(-1);  // (c, 1)
+      at::Tensor g_logp = grad_logp.defined() ? grad_logp.narrow(0, start, size).to(at::kFloat).unsqueeze(-1)
+                                              : at::zeros_like(chunk_lse);
+      at::Tensor g_entropy, chunk_entropy;
       if (grad_entropy.defined()) {
-        at::Tensor g_entropy = grad_entropy.narrow(0, start, size).to(at::kFloat).unsqueeze(-1);  // (c, 1)
-        at::Tensor g_logp = grad_logp.defined() ? grad_logp.narrow(0, start, size).to(at::kFloat).unsqueeze(-1)
-                                                : at::zeros_like(g_entropy);
-        dz = dz * (g_entropy * entropy_term - g_logp);
-        dz.scatter_add_(1, targets.narrow(0, start, size).unsqueeze(-1), g_logp);
-      } else {
-        at::Tensor g_logp = grad_logp.narrow(0, start, size).to(at::kFloat).unsqueeze(-1);  // (c, 1)
-        dz.mul_(-g_logp);
-        dz.scatter_add_(1, targets.narrow(0, start, size).unsqueeze(-1), g_logp);
+        g_entropy = grad_entropy.narrow(0, start, size).to(at::kFloat).unsqueeze(-1);
+        chunk_entropy = entropy.narrow(0, start, size).unsqueeze(-1);
       }
-      grad_hidden.narrow(0, start, size).copy_(at::matmul(dz.to(weight.scalar_type()), weight));  // (c, H)
-      grad_weight.add_(at::matmul(dz.t(), h.to(at::kFloat)));                                     // (V, H)
+      at::Tensor grad_h = at::zeros({size, hidden.size(1)}, hidden.options().dtype(at::kFloat));
+      for (int64_t v0 = 0; v0 < vocab; v0 += slice) {
+        const int64_t width = std::min(slice, vocab - v0);
+        at::Tensor w = weight.narrow(0, v0, width);
+        at::Tensor log_p = at::matmul(h, w.t()).to(at::kFloat).sub_(chunk_lse);  // (c, w), recomputed
+        at::Tensor entropy_term;  // −(log p + H), only when the entropy is differentiated
+        if (g_entropy.defined()) entropy_term = -(log_p + chunk_entropy);
+        at::Tensor dz = log_p.exp_();  // in place: p
+        if (g_entropy.defined()) {
+          dz = dz * (g_entropy * entropy_term - g_logp);
+        } else {
+          dz.mul_(-g_logp);
+        }
+        auto [column, inside] = targets_in_slice(t, v0, width);
+        dz.scatter_add_(1, column, g_logp * inside.unsqueeze(-1).to(at::kFloat));
+        grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
+        grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
+      }
+      grad_hidden.narrow(0, start, size).copy_(grad_h);
     }
-    return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
-                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy) {
-  variable_list out = TokenLogProbFunction::apply(hidden, weight, targets, std::max<int64_t>(1, chunk), with_entropy);
+                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy,
+                                                 int64_t max_logits) {
+  variable_list out = TokenLogProbFunction::apply(hidden, weight, targets, std::max<int64_t>(1, chunk), with_entropy,
+                                                  std::max<int64_t>(1, max_logits));
   return {out[0], out[1]};
 }
 
 TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed) {
+                                       double entropy_weight, uint64_t seed, int64_t max_logits) {
   auto generator = at::detail::createCPUGenerator(seed);
   auto options = at::TensorOptions().dtype(at::kFloat);
   at::Tensor hidden = at::randn({rows, hidden_size}, generator, options);
@@ -99,7 +145,7 @@ TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_
     at::Tensor h = hidden.clone().set_requires_grad(true), W = weight.clone().set_requires_grad(true);
     at::Tensor logp, entropy;
     if (kernel) {
-      std::tie(logp, entropy) = token_logprobs(h, W, targets, chunk);
+      std::tie(logp, entropy) = token_logprobs(h, W, targets, chunk, true, max_logits);
     } else {
       at::Tensor log_probs = at::log_softmax(at::matmul(h, W.t()), -1);  // (N, V): the naive way
       logp = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);

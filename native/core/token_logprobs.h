@@ -1,6 +1,6 @@
 // log p(target) and the entropy of each predicting distribution, straight from hidden states and the LM head
-// matrix, in chunks of rows: neither the forward nor the backward pass ever holds an (N, V) tensor for more
-// than `chunk` rows. The backward pass recomputes each chunk's logits instead of saving them.
+// matrix, in chunks of `chunk` rows and slices of the vocabulary: neither pass ever holds more than 16M logits
+// (64 MiB), whatever N and V are. The backward pass recomputes each slice's logits instead of saving them.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -12,8 +12,10 @@ namespace rexrag {
 /// hidden (N, H), weight (V, H), targets (N) int64 -> {logp (N), entropy (N)}, both float32.
 /// Differentiable with respect to hidden and weight (both outputs). Without `with_entropy` the entropy is not
 /// computed (zeros, not differentiable), which saves two passes over each chunk's logits.
+/// `max_logits` bounds the logits held at once (default 16M = 64 MiB of float32).
 std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
-                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy = true);
+                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy = true,
+                                                 int64_t max_logits = int64_t{1} << 24);
 
 /// Largest differences between token_logprobs and plain autograd (matmul, log_softmax, gather, entropy) on random
 /// inputs, for the loss d = Σ w_i·logp_i + entropy_weight·Σ u_i·H_i with random w, u: the kernel's reference check.
@@ -21,6 +23,6 @@ struct TokenLogprobCheck {
   double logp = 0, entropy = 0, grad_hidden = 0, grad_weight = 0;
 };
 TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed);
+                                       double entropy_weight, uint64_t seed, int64_t max_logits);
 
 }  // namespace rexrag

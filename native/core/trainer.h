@@ -44,7 +44,7 @@ struct StepOptions {
   int64_t mini_batches = 1;          // optimizer updates per epoch
   int64_t epochs = 1;
   int64_t micro_batch_tokens = 8192;  // padded tokens per forward/backward pass
-  int64_t logit_chunk = 256;          // rows of the LM head computed at once
+  int64_t logit_chunk = 1024;         // rows per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
   bool shuffle = false;
   uint64_t seed = 0;
 };

@@ -314,8 +314,9 @@ Napi::Value CheckTokenLogprobs(const Napi::CallbackInfo& info) {
   const int64_t vocab = integer_field(o, "vocab", "options"), chunk = integer_field(o, "chunk", "options");
   const double entropy_weight = number_field(o, "entropyWeight", "options");
   const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  const int64_t max_logits = integer_field(o, "maxLogits", "options");
   return guarded(env, [&]() -> Napi::Value {
-    TokenLogprobCheck check = check_token_logprobs(rows, hidden, vocab, chunk, entropy_weight, seed);
+    TokenLogprobCheck check = check_token_logprobs(rows, hidden, vocab, chunk, entropy_weight, seed, max_logits);
     Napi::Object out = Napi::Object::New(env);
     out.Set("logp", check.logp);
     out.Set("entropy", check.entropy);
