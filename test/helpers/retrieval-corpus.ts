@@ -4,18 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { mulberry32 } from '../../lib/algo/random.js';
 import type { CorpusDocument } from '../../lib/retrieval/types.js';
 
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
+/** A seeded PRNG giving floats in [0, 1) (the library's mulberry32). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tu', 'sa', 'vel', 'no', 'pri', 'da', 'gor', 'shi', 'ta', 'bel', 'qua', 'zo', 'fen', 'ri', 'mor', 'lin'];

@@ -3,23 +3,12 @@
 // entropy bonus, masked rows, all-zero advantages and extreme ratios.
 import test from 'ava';
 
+import { mulberry32 } from '../../lib/algo/random.js';
 import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../../lib/algo/reference-loss.js';
 import { native } from '../../lib/native.js';
 
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function makeBatch(seed: number) {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const rows = 6;
   const lengths = Array.from({ length: rows }, () => 3 + Math.floor(rand() * 7));
   const row = (fill: (r: number, t: number) => number) => lengths.map((n, r) => Array.from({ length: n }, (_, t) => fill(r, t)));
@@ -88,7 +77,7 @@ test('a batch with no loss tokens gives loss 0 and zero gradients, not NaN', (t)
 });
 
 test('the native AdamW update equals torch.optim.AdamW semantics (reference) over several steps', (t) => {
-  const rand = random(9);
+  const rand = mulberry32(9);
   const n = 257;
   let params: Float32Array = Float32Array.from({ length: n }, () => rand() - 0.5);
   let expAvg: Float32Array = new Float32Array(n);
