@@ -2,12 +2,18 @@
 #include <napi.h>
 
 #include "napi/encoder.h"
+#include <cstdlib>
+
+#include "core/runtime.h"
 #include "napi/handles.h"
 #include "napi/runtime.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before any worker thread allocates: REXRAG_MALLOC_ARENAS=0 keeps glibc's default.
+  const char* arenas = std::getenv("REXRAG_MALLOC_ARENAS");
+  rexrag::limit_malloc_arenas(arenas != nullptr ? std::atoi(arenas) : 2);
   rexrag::napi::register_runtime(env, exports);
   rexrag::napi::register_policy(env, exports);
   rexrag::napi::register_session(env, exports);

@@ -5,6 +5,10 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -46,6 +50,15 @@ RuntimeInfo runtime_info() {
   info.blas_library = mapped_blas_library();
   info.parallel_info = at::get_parallel_info();
   return info;
+}
+
+bool limit_malloc_arenas(int n) {
+#if defined(__GLIBC__)
+  return n > 0 && mallopt(M_ARENA_MAX, n) == 1;
+#else
+  (void)n;
+  return false;
+#endif
 }
 
 void set_num_threads(int n) {

@@ -19,6 +19,11 @@ struct RuntimeInfo {
 
 RuntimeInfo runtime_info();
 
+/// Caps glibc's malloc arenas (it otherwise makes one per thread that allocates: libuv workers, OpenMP threads),
+/// whose fragmentation doubled the resident memory of long training runs (measured: 2.6 GiB vs 1.3 GiB after 60
+/// steps). Does nothing for n <= 0 or off glibc. Returns whether the cap was applied.
+bool limit_malloc_arenas(int n);
+
 /// Sets libtorch's intra-op thread count (n >= 1) for this thread and every later torch job.
 void set_num_threads(int n);
 
