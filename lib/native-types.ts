@@ -152,7 +152,7 @@ export interface NativeTrainBatch {
   ids: Int32Array;
   lengths: Int32Array;
   lossMask: Float32Array;
-  behaviourLogps: Float32Array;
+  behaviourLogps?: Float32Array;
   refLogps?: Float32Array;
   advantages: Float32Array;
 }
@@ -169,6 +169,8 @@ export interface NativeStepOptions {
 export interface NativeStepMetrics {
   loss: number;
   pgLoss: number;
+  /** Mean −log π_θ of the trained tokens (before the update). */
+  nll: number;
   kl: number;
   entropy: number;
   clipFracHigh: number;

@@ -26,8 +26,12 @@ export interface TrajectoryBatch {
   ids: ArrayLike<number>[];
   /** 1 where token t is trained (model and probe-prompt tokens); 0 for prompt, observations and padding. */
   lossMask: ArrayLike<number>[];
-  /** The log-prob the PPO ratio is taken against: π_old for GRPO, log β_t for REX-RAG. */
-  behaviourLogps: ArrayLike<number>[];
+  /**
+   * The log-prob the PPO ratio is taken against: π_old for GRPO, log β_t for REX-RAG. Omitted: the policy's
+   * current log-probs on each update (ratio 1; with one update per step this is exact on-policy GRPO, and with
+   * advantage 1 it is supervised fine-tuning) without a separate scoring pass.
+   */
+  behaviourLogps?: ArrayLike<number>[];
   /** Reference log-probs; omitted: computed by the trainer's frozen reference copy. */
   refLogps?: ArrayLike<number>[];
   /** Per row (broadcast over its tokens) or per token. */
@@ -38,10 +42,13 @@ export interface TrajectoryBatch {
 export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   expectObject(batch, 'batch');
   const rows = expectArray(batch.ids, 'batch.ids').length;
-  for (const key of ['lossMask', 'behaviourLogps', 'advantages'] as const) {
+  for (const key of ['lossMask', 'advantages'] as const) {
     if (expectArray(batch[key], `batch.${key}`).length !== rows) {
       throw new RangeError(`batch.${key} has ${batch[key].length} rows but batch.ids has ${rows}`);
     }
+  }
+  if (batch.behaviourLogps !== undefined && expectArray(batch.behaviourLogps, 'batch.behaviourLogps').length !== rows) {
+    throw new RangeError(`batch.behaviourLogps has ${batch.behaviourLogps.length} rows but batch.ids has ${rows}`);
   }
   if (batch.refLogps && batch.refLogps.length !== rows) {
     throw new RangeError(`batch.refLogps has ${batch.refLogps.length} rows but batch.ids has ${rows}`);
@@ -54,7 +61,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   const total = lengths.reduce((a, b) => a + b, 0);
   const ids = new Int32Array(total);
   const lossMask = new Float32Array(total);
-  const behaviourLogps = new Float32Array(total);
+  const behaviourLogps = batch.behaviourLogps ? new Float32Array(total) : undefined;
   const advantages = new Float32Array(total);
   const refLogps = batch.refLogps ? new Float32Array(total) : undefined;
   let offset = 0;
@@ -73,7 +80,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     ids.set(Array.from(batch.ids[r]!), offset);
     copyRow(lossMask, batch.lossMask[r]!, 'lossMask');
     if (lossMask[offset] !== 0) throw new RangeError(`batch.lossMask[${r}][0] must be 0: the first token has no prefix`);
-    copyRow(behaviourLogps, batch.behaviourLogps[r]!, 'behaviourLogps');
+    if (behaviourLogps) copyRow(behaviourLogps, batch.behaviourLogps![r]!, 'behaviourLogps');
     if (refLogps) copyRow(refLogps, batch.refLogps![r]!, 'refLogps');
     const advantage = batch.advantages[r]!;
     if (typeof advantage === 'number') {
@@ -84,7 +91,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     }
     offset += length;
   }
-  return { ids, lengths, lossMask, behaviourLogps, advantages, ...(refLogps ? { refLogps } : {}) };
+  return { ids, lengths, lossMask, advantages, ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}) };
 }
 
 /** Trains a Policy in place with the GRPO objective. */

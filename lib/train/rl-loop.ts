@@ -141,6 +141,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
       'train/pg_loss': stepMetrics.pgLoss,
       'train/kl': stepMetrics.kl,
       'train/entropy': stepMetrics.entropy,
+      'train/nll': stepMetrics.nll,
       'train/clip_frac_high': stepMetrics.clipFracHigh,
       'train/clip_frac_low': stepMetrics.clipFracLow,
       'train/approx_kl': stepMetrics.approxKl,

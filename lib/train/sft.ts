@@ -50,12 +50,11 @@ export async function supervisedWarmup(options: SftOptions): Promise<number[]> {
         const batch = order.slice(start, start + batchSize).map((i) => examples[i]!);
         const ids = batch.map((e) => e.ids);
         const lossMask = batch.map((e) => e.lossMask);
-        const { logps } = await policy.score(ids, { lossMask });
-        let sum = 0;
-        let tokens = 0;
-        logps.forEach((row, r) => row.forEach((lp, t) => lossMask[r]![t] && ((sum -= lp), tokens++)));
-        await trainer.step({ ids, lossMask, behaviourLogps: logps, advantages: batch.map(() => 1) });
-        const nll = tokens ? sum / tokens : 0;
+        // On-policy (no behaviour log-probs): ratio 1, so the gradient is cross-entropy's; the trainer reports
+        // the mean −log p of the trained tokens from the same forward pass.
+        const metrics = await trainer.step({ ids, lossMask, advantages: batch.map(() => 1) });
+        const tokens = metrics.tokens;
+        const nll = metrics.nll;
         losses.push(nll);
         options.onStep?.({ step: ++step, epoch, nll, tokens });
       }

@@ -79,6 +79,7 @@ LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const Los
   s.tokens = tokens;
   if (tokens == 0) return out;
   s.pg = pg.sum().item<double>();
+  s.neg_logp = -in.logp.sum().item<double>();
   if (kl.defined()) s.kl = kl.sum().item<double>();
   if (in.entropy.defined()) s.entropy = in.entropy.sum().item<double>();
   at::Tensor clipped = pg_clipped > pg_unclipped;  // the clipped branch is the active one

@@ -52,6 +52,7 @@ struct LossNormaliser {
 /// Sums over the micro-batch's tokens, for metrics; divide by token counts at the end.
 struct LossSums {
   double tokens = 0, pg = 0, kl = 0, entropy = 0, clipped_high = 0, clipped_low = 0, approx_kl = 0, ratio = 0;
+  double neg_logp = 0;  // Σ −log π_θ: the negative log-likelihood of the trained tokens
   double ratio_max = 0;
 };
 

@@ -132,7 +132,8 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   };
   check_size(batch.ids.size(), "ids");
   check_size(batch.loss_mask.size(), "lossMask");
-  check_size(batch.behaviour_logps.size(), "behaviourLogps");
+  const bool on_policy = batch.behaviour_logps.empty();  // behaviour = the current policy itself (ratio 1)
+  if (!on_policy) check_size(batch.behaviour_logps.size(), "behaviourLogps");
   check_size(batch.advantages.size(), "advantages");
   const bool given_ref = !batch.ref_logps.empty();
   if (given_ref) check_size(batch.ref_logps.size(), "refLogps");
@@ -162,7 +163,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   auto cpu_floats = [](const std::vector<float>& values) {
     return at::from_blob(const_cast<float*>(values.data()), {static_cast<int64_t>(values.size())}, at::kFloat);
   };
-  at::Tensor behaviour_all = cpu_floats(batch.behaviour_logps);
+  at::Tensor behaviour_all = on_policy ? at::Tensor() : cpu_floats(batch.behaviour_logps);
   at::Tensor advantages_all = cpu_floats(batch.advantages);
   at::Tensor ref_all = given_ref ? cpu_floats(batch.ref_logps) : at::Tensor();
 
@@ -232,7 +233,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
         LossInputs inputs;
         inputs.logp = logp;
         inputs.entropy = entropy;
-        inputs.behaviour = behaviour_all.index_select(0, flat).to(device);
+        inputs.behaviour = on_policy ? logp.detach() : behaviour_all.index_select(0, flat).to(device);
         inputs.advantages = advantages_all.index_select(0, flat).to(device);
         inputs.row = long_tensor(sel_row).to(device);
         inputs.rows = micro_rows;
@@ -258,6 +259,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
         loss_total += loss_value * normaliser.tokens;  // token-weighted, to average over mini-batches
         sums.tokens += output.sums.tokens;
         sums.pg += output.sums.pg;
+        sums.neg_logp += output.sums.neg_logp;
         sums.kl += output.sums.kl;
         sums.entropy += output.sums.entropy;
         sums.clipped_high += output.sums.clipped_high;
@@ -302,6 +304,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   metrics.tokens = static_cast<int64_t>(sums.tokens);
   metrics.loss = sums.tokens > 0 ? loss_total / sums.tokens : 0;
   metrics.pg_loss = sums.pg / tokens;
+  metrics.nll = sums.neg_logp / tokens;
   metrics.kl = sums.kl / tokens;
   metrics.entropy = sums.entropy / tokens;
   metrics.clip_frac_high = sums.clipped_high / tokens;

@@ -35,7 +35,8 @@ struct TrainBatch {
   std::vector<int32_t> ids;
   std::vector<int64_t> lengths;
   std::vector<float> loss_mask;        // 1: trained (model and probe-prompt tokens); a row's first token must be 0
-  std::vector<float> behaviour_logps;  // log-prob the ratio is taken against
+  std::vector<float> behaviour_logps;  // log-prob the ratio is taken against; empty: the current log-probs
+                                       // (on-policy: ratio 1 on every update, e.g. supervised warm-up)
   std::vector<float> ref_logps;        // empty: computed from the trainer's frozen reference copy
   std::vector<float> advantages;
 };
@@ -50,7 +51,7 @@ struct StepOptions {
 };
 
 struct StepMetrics {
-  double loss = 0, pg_loss = 0, kl = 0, entropy = 0;
+  double loss = 0, pg_loss = 0, kl = 0, entropy = 0, nll = 0;
   double clip_frac_high = 0, clip_frac_low = 0, approx_kl = 0, ratio_mean = 0, ratio_max = 0;
   double grad_norm = 0, grad_norm_max = 0, lr = 0;
   int64_t updates = 0, skipped_updates = 0, tokens = 0, micro_batches = 0;

@@ -70,6 +70,7 @@ Napi::Object metrics_object(Napi::Env env, const StepMetrics& m) {
   out.Set("pgLoss", m.pg_loss);
   out.Set("kl", m.kl);
   out.Set("entropy", m.entropy);
+  out.Set("nll", m.nll);
   out.Set("clipFracHigh", m.clip_frac_high);
   out.Set("clipFracLow", m.clip_frac_low);
   out.Set("approxKl", m.approx_kl);
@@ -161,7 +162,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     batch->ids = int32_list(b.Get("ids"), "batch.ids");
     batch->lengths = int64_list(b.Get("lengths"), "batch.lengths");
     batch->loss_mask = float_list(b.Get("lossMask"), "batch.lossMask");
-    batch->behaviour_logps = float_list(b.Get("behaviourLogps"), "batch.behaviourLogps");
+    if (has_field(b, "behaviourLogps")) batch->behaviour_logps = float_list(b.Get("behaviourLogps"), "batch.behaviourLogps");
     if (has_field(b, "refLogps")) batch->ref_logps = float_list(b.Get("refLogps"), "batch.refLogps");
     batch->advantages = float_list(b.Get("advantages"), "batch.advantages");
     StepOptions options;

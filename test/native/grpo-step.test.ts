@@ -97,7 +97,7 @@ test('a non-finite loss skips the update, counts it, and leaves the weights unch
   const batch = await rolloutBatch(policy, 9, 4, 4);
   const before = policy.parameterValues('model.layers.0.mlp.up_proj.weight');
   const poisoned = { ...batch, advantages: batch.advantages.map((a, i) => (i === 0 ? Number.MAX_VALUE : a)) };
-  poisoned.behaviourLogps = batch.behaviourLogps.map((row) => Array.from(row, (v, j) => (j === 5 ? -1e30 : v)));
+  poisoned.behaviourLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v, j) => (j === 5 ? -1e30 : v)));
   const metrics = await trainer.step(poisoned);
   t.is(metrics.skippedUpdates, 1);
   t.is(metrics.updates, 0);
@@ -159,4 +159,23 @@ test('a bfloat16 generation copy follows the float32 weights through training st
   t.true(close(after.teacher, before.teacher) > 0.05 || after.generated.length !== before.generated.length || close(after.generated, before.generated) > 0.05, 'the weights did move');
   trainer.dispose();
   policy.dispose();
+});
+
+test('without behaviour log-probs the step is on-policy: the same update as passing the current log-probs', async (t) => {
+  const batch = await rolloutBatch(await Policy.random(config, { seed: 8 }), 3, 4, 5);
+  const params: Float32Array[][] = [];
+  for (const onPolicy of [false, true]) {
+    const policy = await Policy.random(config, { seed: 9 });
+    const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 } });
+    const current = (await policy.score(batch.ids)).logps;
+    const metrics = await trainer.step(onPolicy ? { ...batch, behaviourLogps: undefined } : { ...batch, behaviourLogps: current });
+    t.true(Math.abs(metrics.ratioMean - 1) < 1e-5, `ratio mean ${metrics.ratioMean}`);
+    t.true(metrics.nll > 0);
+    params.push(policy.parameters().map((p) => policy.parameterValues(p.name)));
+    trainer.dispose();
+    policy.dispose();
+  }
+  let maxDiff = 0;
+  params[0]!.forEach((values, i) => values.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - params[1]![i]![j]!)))));
+  t.true(maxDiff < 1e-5, `largest parameter difference ${maxDiff}`);
 });

@@ -51,12 +51,12 @@ test('REX-RAG batch: filter, mixture, behaviour log-probs, group advantages and 
   t.true(Math.abs(data.metrics['is/alpha']! - alpha) < 1e-12);
   t.true(Math.abs(data.metrics['is/z']! - z) < 1e-12);
   // Originals: β = (1 − α)·π_old (behaviour rows include the masked prompt positions first).
-  t.true(Math.abs(data.batch.behaviourLogps[0]![2]! - (Math.log(1 - alpha) - 1)) < 1e-12);
+  t.true(Math.abs(data.batch.behaviourLogps![0]![2]! - (Math.log(1 - alpha) - 1)) < 1e-12);
   // The probe's first prompt token: μ = 1, β = (1 − α)·π_old + α.
-  const first = data.batch.behaviourLogps[4]![2 + 2]!;
+  const first = data.batch.behaviourLogps![4]![2 + 2]!;
   t.true(Math.abs(first - Math.log((1 - alpha) * Math.exp(-0.5) + alpha)) < 1e-12);
   // Its prefix tokens: μ = π_old / z^{1/L} with L = 2.
-  const prefix = data.batch.behaviourLogps[4]![2]!;
+  const prefix = data.batch.behaviourLogps![4]![2]!;
   t.true(Math.abs(prefix - Math.log((1 - alpha) * Math.exp(-1) + alpha * Math.exp(-1) / Math.pow(z, 1 / 2))) < 1e-12);
   // Group q1 = {0, 1, probe 4} with rewards [0, 1, 1]: sample std over three.
   const mean = 2 / 3;
@@ -72,7 +72,7 @@ test('GRPO batch: no probes, behaviour = π_old, keep ratio unchanged', (t) => {
   const trajectories = [trajectory(0, 'q1'), trajectory(1, 'q1')];
   const config = rlConfigSchema.parse({ algorithm: 'grpo', groupSize: 2 });
   const data = buildStepData(trajectories, [1, 0], [[-1, -2, -3], [-1, -1, -1]], { config, rho: 0.12, questionsPerStep: 1 });
-  t.deepEqual(data.batch.behaviourLogps[0], [0, 0, -1, -2, -3]);
+  t.deepEqual(data.batch.behaviourLogps![0], [0, 0, -1, -2, -3]);
   t.is(data.metrics['is/alpha'], 0);
   t.is(data.nextRho, 0.12);
   t.deepEqual(data.batch.advantages.map((a) => Math.sign(a as number)), [1, -1]);
