@@ -31,7 +31,8 @@ export function labSettings(scale: LabScale, seed: number): LabSettings {
     model: demo ? { layers: 4, hidden: 128, heads: 4, kvHeads: 2, intermediate: 384 } : { layers: 2, hidden: 64, heads: 4, kvHeads: 2, intermediate: 128 },
     // Measured: 200 demonstrations x 4 epochs at lr 1e-2 reached dev EM 0.025; more distinct examples help more
     // than more epochs (150 x 8 epochs memorised them: NLL 0.41, EM 0.025), so the demo uses every train question.
-    sft: demo ? { epochs: 3, batchSize: 8, lr: 1e-2, maxExamples: 448 } : { epochs: 1, batchSize: 8, lr: 1e-2, maxExamples: 16 },
+    // A third epoch over them moved the final NLL only from 1.49 to 1.37 for 50% more warm-up time.
+    sft: demo ? { epochs: 2, batchSize: 8, lr: 1e-2, maxExamples: 448 } : { epochs: 1, batchSize: 8, lr: 1e-2, maxExamples: 16 },
     rl,
     devQuestions: rl.eval.maxQuestions,
   };
