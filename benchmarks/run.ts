@@ -11,7 +11,7 @@ import { probePython, REPO_ROOT, waitForQuietBeforeChildren } from './lib/child.
 import { benchmarkSizes } from './lib/config.js';
 import type { BenchContext, Workload } from './lib/context.js';
 import { commitInfo, machineInfo } from './lib/machine.js';
-import { createQuietBudget } from './lib/quiet.js';
+import { BUSY_THRESHOLD, createQuietBudget } from './lib/quiet.js';
 import { renderMarkdownTable, renderTable, single } from './lib/report.js';
 import { generationWorkload } from './workloads/generation.js';
 import { grpoWorkload } from './workloads/grpo.js';
@@ -140,13 +140,17 @@ async function main(): Promise<number> {
   const quietSummary = {
     measurements: quietBudget.measurements,
     startedWhileBusy: quietBudget.startedBusy,
+    repeatedBecauseDisturbed: quietBudget.repeated,
+    disturbed: quietBudget.disturbed,
     waitedSeconds: Math.round(quietBudget.waitedMs / 1000),
   };
-  if (quietBudget.startedBusy > 0 || peakLoad > sizes.threads + machine.cores / 2) {
-    context.notes.push(`the machine was busy with other work: ${quietBudget.startedBusy} of ${quietBudget.measurements} measurements ` +
-      `started while other processes kept >= 0.3 cores busy (after waiting ${quietSummary.waitedSeconds} s in all); ` +
-      `1-minute load up to ${peakLoad.toFixed(1)} on ${machine.cores} cores. Absolute figures are noisy; ` +
-      'each ratio is measured back to back, alternating sides');
+  if (quietBudget.disturbed.length > 0 || quietBudget.startedBusy > 0) {
+    context.notes.push(`other processes shared the machine: ${quietBudget.disturbed.length} of ${quietBudget.measurements} measurements ` +
+      `kept a result during which they used >= ${BUSY_THRESHOLD} cores on average (${quietBudget.repeated} disturbed ones were repeated; ` +
+      `${quietSummary.waitedSeconds} s spent waiting for quiet): ${quietBudget.disturbed.join(', ') || '-'}. ` +
+      'Those figures are noisy, the PyTorch side more so (its many small parallel regions wait on descheduled threads)');
+  } else if (peakLoad > sizes.threads + machine.cores / 2) {
+    context.notes.push(`1-minute load up to ${peakLoad.toFixed(1)} on ${machine.cores} cores, but no measurement was disturbed by more than ${BUSY_THRESHOLD} cores`);
   }
   const date = new Date();
   const report = {

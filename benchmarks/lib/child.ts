@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { waitForQuiet, type QuietBudget } from './quiet.js';
+import { BUSY_THRESHOLD, cpuSnapshot, otherBusyCores, waitForQuiet, type QuietBudget } from './quiet.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/benchmarks (compiled worker) and the repository's benchmarks/python folder. */
@@ -26,7 +26,10 @@ export class ChildFailure extends Error {}
 
 let quiet: { budget: QuietBudget; cores: number } | undefined;
 
-/** From now on, every child waits (within `budget`) for other load on the machine to settle before it starts. */
+/**
+ * From now on, every child waits (within `budget`) for other load on the machine to settle before it starts,
+ * and is run once more when other processes kept more than BUSY_THRESHOLD cores busy during it.
+ */
 export function waitForQuietBeforeChildren(budget: QuietBudget, cores: number): void {
   quiet = { budget, cores };
 }
@@ -50,7 +53,29 @@ function dumpTask(args: string[], task: unknown): void {
 
 async function runProcess(command: string, args: string[], task: unknown, threads: number, timeoutMs: number): Promise<ChildAnswer> {
   dumpTask(args, task);
-  if (quiet) await waitForQuiet(quiet.budget, quiet.cores);
+  if (!quiet) return spawnOnce(command, args, task, threads, timeoutMs);
+  const { budget, cores } = quiet;
+  const label = (task as { workload?: string }).workload ? `rexrag ${(task as { workload: string }).workload}` : `PyTorch ${basename(args[args.length - 1] ?? '')}`;
+  budget.measurements += 1;
+  let kept: { answer: ChildAnswer; other: number } | undefined;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    await waitForQuiet(budget, cores);
+    const before = cpuSnapshot();
+    const started = Date.now();
+    const answer = await spawnOnce(command, args, task, threads, timeoutMs);
+    const other = otherBusyCores(before, cpuSnapshot(), cores);
+    if (!kept || other < kept.other) kept = { answer, other };
+    if (other < BUSY_THRESHOLD || !answer.ok) break;
+    const spent = Date.now() - started;
+    if (attempt > 0 || budget.remainingMs < spent) break;
+    budget.remainingMs -= spent;  // a repeat is paid from the same budget as waiting
+    budget.repeated += 1;
+  }
+  if (kept!.other >= BUSY_THRESHOLD) budget.disturbed.push(`${label} (${kept!.other.toFixed(1)} cores)`);
+  return { ...kept!.answer, otherBusyCores: Math.round(kept!.other * 100) / 100 };
+}
+
+function spawnOnce(command: string, args: string[], task: unknown, threads: number, timeoutMs: number): Promise<ChildAnswer> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, env: threadEnv(threads), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -89,11 +89,8 @@ export interface Sizes {
   logprobs: {
     rows: number;
     tokens: number;
-    /**
-     * rexrag's time steps per LM-head chunk, each measured: its extra memory is about rows × chunkSize × vocab
-     * × 8 bytes (logits and log-probs of one chunk); smaller chunks re-read the LM head more often.
-     */
-    chunkSizes: number[];
+    /** rexrag's `chunkSize` scoring option, each measured; null: the library's default. */
+    chunkSizes: Array<number | null>;
     rounds: number;
     repeats: number;
     tolerance: number;
@@ -148,7 +145,7 @@ export function benchmarkSizes(quick: boolean, threads: number): Sizes {
       rounds: 2,
       repeats: 1,
     },
-    logprobs: { rows: 4, tokens: quick ? 256 : 512, chunkSizes: quick ? [32, 128] : [64, 256], rounds: 1, repeats: 1, tolerance: 1e-3 },
+    logprobs: { rows: 4, tokens: quick ? 256 : 512, chunkSizes: [null], rounds: 1, repeats: 1, tolerance: 1e-3 },
     grpo: {
       rows: 4,
       tokens: quick ? 64 : 256,

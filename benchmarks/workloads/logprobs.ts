@@ -1,6 +1,6 @@
-// Per-token log-probs over a [B, T] batch with the full vocabulary: rexrag's chunked scoring (the LM head and
-// log_softmax over `chunkSize` time steps at a time) against the plain way (logits for every position, one full
-// log_softmax, gather). Time is the best over rounds (the sides alternate in fresh processes) and repeats;
+// Per-token log-probs over a [B, T] batch with the full vocabulary: rexrag's chunked scoring (the LM head over
+// chunks of positions and slices of the vocabulary with an online log-sum-exp) against the plain way (logits
+// for every position, one full log_softmax, gather). Time is the best over rounds (the sides alternate in fresh processes) and repeats;
 // memory is the peak resident set during the first full-size pass above what the process held before it
 // (VmHWM after a reset, minus VmRSS), after a tiny warm-up pass has paid for lazy initialisation.
 import { Policy } from '../../lib/model/policy.js';
@@ -17,23 +17,25 @@ interface LogprobsTask {
   config: NativeQwen2Config;
   seed: number;
   sequences: number[][];
-  chunkSize: number;
+  /** rexrag's chunkSize option; null: the library's default. */
+  chunkSize: number | null;
   repeats: number;
 }
 
 /** Worker side: a tiny warm-up, memory of the first full-size pass, then the best time of the repeats. */
 export async function measureLogprobs(task: LogprobsTask): Promise<Record<string, unknown>> {
   const policy = await Policy.random(task.config, { seed: task.seed });
-  await policy.score([task.sequences[0]!.slice(0, 8)], { chunkSize: task.chunkSize });
+  const options = task.chunkSize === null ? {} : { chunkSize: task.chunkSize };
+  await policy.score([task.sequences[0]!.slice(0, 8)], options);
   const resident = rssBytes();
   resetPeakRss();
   let start = performance.now();
-  const { logps } = await policy.score(task.sequences, { chunkSize: task.chunkSize });
+  const { logps } = await policy.score(task.sequences, options);
   let best = (performance.now() - start) / 1000;
   const peak = peakRssBytes();
   for (let repeat = 0; repeat < task.repeats; repeat++) {
     start = performance.now();
-    await policy.score(task.sequences, { chunkSize: task.chunkSize });
+    await policy.score(task.sequences, options);
     best = Math.min(best, (performance.now() - start) / 1000);
   }
   policy.dispose();
@@ -70,12 +72,12 @@ async function runShape(context: BenchContext, shape: ModelShape): Promise<void>
   };
   const label = `[${sizes.rows}, ${sizes.tokens}] x vocab ${shape.config.vocab_size}`;
   const parity = await ensureParity(context, shape);
-  const ours = new Map<number, Record<string, unknown>>();  // by chunk size
+  const ours = new Map<number | null, Record<string, unknown>>();  // by chunk size
   let py: Record<string, unknown> | undefined;
   for (let round = 1; round <= sizes.rounds; round++) {
     let checkAgainst: unknown;
     for (const chunkSize of sizes.chunkSizes) {
-      context.log(`logprobs ${shape.id}: rexrag, chunkSize ${chunkSize} (round ${round}/${sizes.rounds})`);
+      context.log(`logprobs ${shape.id}: rexrag, chunkSize ${chunkSize ?? 'default'} (round ${round}/${sizes.rounds})`);
       const answer = await runRexragChild({ workload: 'logprobs', ...task, chunkSize }, context.sizes.threads);
       if (!answer.ok) {
         context.notes.push(`logprobs ${shape.id} (rexrag): ${answer.error}`);
@@ -107,12 +109,14 @@ async function runShape(context: BenchContext, shape: ModelShape): Promise<void>
     return bytes === null ? null : bytes / MiB;
   };
   for (const [chunkSize, rex] of ours) {
+    const prefix = chunkSize === null ? `logprobs/${shape.id}` : `logprobs/${shape.id}/chunk${chunkSize}`;
+    const chunking = chunkSize === null ? 'default chunking' : `chunkSize ${chunkSize}`;
     context.figures.push(
-      compared(`logprobs/${shape.id}/chunk${chunkSize}/time`, 's', numberField(rex, 'seconds'), numberField(py, 'seconds'), 'lower', {
+      compared(`${prefix}/time`, 's', numberField(rex, 'seconds'), numberField(py, 'seconds'), 'lower', {
         target: ratioAtLeast(1),
-        note: `${label}; rexrag chunkSize ${chunkSize}; baseline full log_softmax`,
+        note: `${label}; rexrag ${chunking}; baseline full log_softmax`,
       }),
-      compared(`logprobs/${shape.id}/chunk${chunkSize}/peak_memory_above_model`, 'MiB', extra(rex), extra(py), 'lower', {
+      compared(`${prefix}/peak_memory_above_model`, 'MiB', extra(rex), extra(py), 'lower', {
         target: ratioAtLeast(4),
         note: `VmHWM - VmRSS before, first pass; max |Δ log p| ${numberField(py, 'maxAbsDiff')?.toExponential(1) ?? '-'}`,
       }),
