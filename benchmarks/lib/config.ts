@@ -114,6 +114,8 @@ export interface Sizes {
     k: number;
     embedder: HashedEmbedderSpec;
     hnsw: HnswParams;
+    /** Further efSearch values measured on the same graph (the recall / speed trade-off). */
+    efSearchSweep: number[];
   };
 }
 
@@ -164,6 +166,7 @@ export function benchmarkSizes(quick: boolean, threads: number): Sizes {
       k: 3,
       embedder: { ...DEFAULT_HASHED_SPEC },
       hnsw: { ...DEFAULT_HNSW_PARAMS },
+      efSearchSweep: [64, 256],
     },
   };
 }

@@ -22,6 +22,14 @@ interface RetrievalTask {
   k: number;
   embedder: HashedEmbedderSpec;
   hnsw: HnswParams;
+  /** Further search beam widths measured on the same graph, for the recall / speed trade-off. */
+  efSearchSweep: number[];
+}
+
+interface SweepPoint {
+  efSearch: number;
+  qps: number;
+  recall: number;
 }
 
 /** Share of approximate hits that are exact top-k hits (or tie the exact k-th score), averaged over queries. */
@@ -81,6 +89,13 @@ export async function measureRetrieval(task: RetrievalTask): Promise<Record<stri
     const approximate = hnsw.searchVectors(queries, task.k);
     const hnswQps = queries.length / seconds(start);
     const sourceHit = approximate.filter((hits, q) => hits.some((hit) => hit.index === corpus.sources[q])).length / queries.length;
+    const sweep: SweepPoint[] = [];
+    for (const efSearch of task.efSearchSweep) {
+      hnsw.setEfSearch(efSearch);
+      start = performance.now();
+      const hits = hnsw.searchVectors(queries, task.k);
+      sweep.push({ efSearch, qps: queries.length / seconds(start), recall: recallAtK(hits.slice(0, task.exactQueries), exact, task.k) });
+    }
     return {
       ok: true,
       passagesPerSecond: task.passages / embedPassagesSeconds,
@@ -90,6 +105,7 @@ export async function measureRetrieval(task: RetrievalTask): Promise<Record<stri
       hnswQps,
       recall: recallAtK(approximate.slice(0, task.exactQueries), exact, task.k),
       sourceHitRate: sourceHit,
+      sweep,
     };
   } finally {
     await rm(folder, { recursive: true, force: true });
@@ -120,5 +136,17 @@ export const retrievalWorkload: Workload = {
         note: `over ${sizes.exactQueries} queries vs exact search; source passage in top-${sizes.k}: ${numberField(rex, 'sourceHitRate')?.toFixed(3) ?? '-'}`,
       }),
     );
+    const exactQps = numberField(rex, 'exactQps');
+    for (const point of Array.isArray(rex.sweep) ? (rex.sweep as SweepPoint[]) : []) {
+      context.figures.push(
+        compared(`retrieval/${tag}/hnsw_search_ef${point.efSearch}`, 'queries/s', point.qps, exactQps, 'higher', {
+          target: ratioAtLeast(20),
+          note: `efSearch ${point.efSearch} on the same graph`,
+        }),
+        single(`retrieval/${tag}/recall_at_${sizes.k}_ef${point.efSearch}`, 'fraction', point.recall, {
+          target: { description: '>= 0.98', met: point.recall >= 0.98 },
+        }),
+      );
+    }
   },
 };
