@@ -1,17 +1,11 @@
 // Deterministic synthetic inputs shared by rexrag and the PyTorch reference: a seeded PRNG, the token byte
 // table (mirrored by benchmarks/python/common.py token_bytes()), prompts, observations and GRPO batches.
 // The retrieval corpus generator is in corpus.ts.
+import { mulberry32 } from '../../lib/algo/random.js';
 
-/** mulberry32: a small, fast 32-bit PRNG; the same seed gives the same stream on every machine. */
+/** The library's seeded PRNG (mulberry32): the same seed gives the same stream on every machine. */
 export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** An integer in [min, max). */
