@@ -24,16 +24,26 @@ export { GrpoTrainer, packBatch } from './train/grpo-trainer.js';
 export type { LossOptions, OptimizerOptions, StepMetrics, StepOptions, TrainerOptions, TrajectoryBatch } from './train/grpo-trainer.js';
 export { latestCheckpoint, listCheckpoints, resumeFromCheckpoint, saveCheckpoint, validateCheckpoint } from './train/checkpoint.js';
 export type { CheckpointState, ResumedRun, SaveCheckpointOptions } from './train/checkpoint.js';
+export { runRl, questionsForStep } from './train/rl-loop.js';
+export type { RlEvent, RlRunOptions, RlRunResult } from './train/rl-loop.js';
+export { createAlgorithm, GrpoAlgorithm, RexRagAlgorithm } from './train/algorithms/index.js';
+export type { RlAlgorithm, StepRollouts, ProbeSelection, MixtureScalars, BehaviourLogps } from './train/algorithms/index.js';
+export { buildStepData } from './train/step-batch.js';
+export type { StepData } from './train/step-batch.js';
+export { supervisedWarmup } from './train/sft.js';
+export type { SftExample, SftOptions } from './train/sft.js';
+export { evaluate } from './eval/evaluate.js';
+export type { EvalResult } from './eval/evaluate.js';
 export { groupAdvantages } from './algo/advantages.js';
 export type { GroupAdvantageOptions, GroupAdvantageResult, GroupStats } from './algo/advantages.js';
 export { referenceAdamWStep, referencePolicyLoss } from './algo/reference-loss.js';
 
 // Rollouts and rewards.
 export { runRollouts } from './rollout/rollout-loop.js';
-export { runRolloutsInCohorts } from './rollout/cohorts.js';
-export type { CohortRolloutOptions } from './rollout/cohorts.js';
+export { policyRollouts, runRolloutsInCohorts } from './rollout/cohorts.js';
+export type { CohortRolloutOptions, RolloutPolicy } from './rollout/cohorts.js';
 export type { ProbeContext, ProbeDecision, ProbeHook, RolloutEvent, RolloutOptions, RolloutQuestion, Trajectory } from './rollout/rollout-types.js';
-export { COMPONENT, lossMaskFromComponents } from './rollout/components.js';
+export { COMPONENT, lossMaskFromComponents } from './algo/components.js';
 export { buildPromptMessages, searchR1Prompt } from './rollout/search-r1-prompt.js';
 export { readQuestionsJsonl } from './data/questions.js';
 export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExactMatch, tokenF1 } from './reward/qa-em.js';
@@ -41,6 +51,12 @@ export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExact
 // Configuration.
 export { lossConfigSchema, optimizerConfigSchema, stepConfigSchema, trainerConfigSchema } from './config/train-config.js';
 export type { LossConfig, OptimizerConfig, StepConfig, TrainerConfig } from './config/train-config.js';
+export { rlConfigSchema } from './config/rl-config.js';
+export type { RlConfig, RlConfigInput } from './config/rl-config.js';
+export { rolloutConfigSchema } from './config/rollout-config.js';
+export type { RolloutConfig, RolloutConfigInput } from './config/rollout-config.js';
+export { rexConfigSchema } from './config/rex-config.js';
+export type { RexConfig, RexConfigInput } from './config/rex-config.js';
 export { parseConfig, resolveConfig } from './config/resolve-config.js';
 
 // Retrieval.
@@ -52,4 +68,4 @@ export { EXPLORATION_PROMPTS, resolvePromptPool } from './explore/prompt-pool.js
 export { PromptTrie } from './explore/prompt-trie.js';
 export { batchMixture, computeBehaviourLogps } from './algo/probe-policy.js';
 export { nextKeepRatio, probeBudget, scoreProbe, selectProbes } from './algo/trajectory-filter.js';
-export { createProbeTrigger, DEFAULT_PROBE_PROBABILITY } from './algo/probe-trigger.js';
+export { createProbeTrigger, shouldProbe } from './explore/probe-trigger.js';

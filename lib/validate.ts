@@ -50,6 +50,18 @@ export function expectArray(value: unknown, name: string): unknown[] {
   return value;
 }
 
+/** An array or typed array of numbers (NaN refused), copied into a plain array. The one number-array checker. */
+export function expectNumbers(value: unknown, name: string): number[] {
+  if (value === null || typeof value !== 'object' || typeof (value as ArrayLike<number>).length !== 'number') {
+    throw new TypeError(`${name} must be an array of numbers, got ${describe(value)}`);
+  }
+  const out = Array.from(value as ArrayLike<unknown>);
+  out.forEach((v, i) => {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name}[${i}] must be a number, got ${describe(v)}`);
+  });
+  return out as number[];
+}
+
 /** An array of integer token ids, each in [0, vocabSize) when vocabSize is given. */
 export function expectTokenIds(value: unknown, name: string, vocabSize?: number): number[] {
   const ids = expectArray(value, name);

@@ -1,7 +1,7 @@
 // Deterministic synthetic inputs shared by rexrag and the PyTorch reference: a seeded PRNG, the token byte
 // table (mirrored by benchmarks/python/common.py token_bytes()), prompts, observations and GRPO batches.
 // The retrieval corpus generator is in corpus.ts.
-import { mulberry32 } from '../../lib/algo/random.js';
+import { mulberry32 } from '../../lib/util/random.js';
 
 /** The library's seeded PRNG (mulberry32): the same seed gives the same stream on every machine. */
 export function createRng(seed: number): () => number {

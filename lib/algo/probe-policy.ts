@@ -1,8 +1,8 @@
 // REX-RAG's policy correction (method doc §4.1): per response token, the behaviour probability β_t of the mixture
 // of the policy and the probe policy, whose log replaces log π_old in the clipped PPO ratio. The per-token μ of
 // spliced prompt tokens comes from lib/explore/prompt-trie.ts; the loss itself is the trainer's.
-import { COMPONENT, componentName } from '../rollout/components.js';
-import { describe, expectArray, expectBoolean, expectInteger, expectNumber, expectObject } from '../validate.js';
+import { COMPONENT, componentName } from './components.js';
+import { describe, expectArray, expectBoolean, expectInteger, expectNumber, expectNumbers, expectObject } from '../validate.js';
 
 export interface ProbePolicyInput {
   /** log π_old(o_t) per response token, recomputed by the actor (finite numbers). */
@@ -71,8 +71,8 @@ export function computeBehaviourLogps(input: ProbePolicyInput, options: ProbePol
   expectObject(input, 'input');
   expectObject(options, 'options');
   const minErrorRate = expectNumber(options.minErrorRate ?? 1e-3, 'options.minErrorRate', { min: Number.MIN_VALUE, max: 1 });
-  const oldLogps = checkNumbers(input.oldLogps, 'input.oldLogps');
-  const components = checkNumbers(input.components, 'input.components');
+  const oldLogps = expectNumbers(input.oldLogps, 'input.oldLogps');
+  const components = expectNumbers(input.components, 'input.components');
   const n = oldLogps.length;
   if (components.length !== n) {
     throw new RangeError(`input.components has ${components.length} entries but input.oldLogps has ${n}`);
@@ -91,7 +91,7 @@ export function computeBehaviourLogps(input: ProbePolicyInput, options: ProbePol
   if (!(alpha < 1)) throw new RangeError(`input.alpha must be < 1 (original tokens would have β = 0), got ${alpha}`);
   const z = expectNumber(input.errorRate, 'input.errorRate', { min: 0, max: 1 });
   const errorRate = Math.max(z, minErrorRate);
-  const conditionals = checkNumbers(input.promptConditionals ?? [], 'input.promptConditionals');
+  const conditionals = expectNumbers(input.promptConditionals ?? [], 'input.promptConditionals');
   conditionals.forEach((mu, k) => expectNumber(mu, `input.promptConditionals[${k}]`, { min: 0, max: 1 }));
 
   const logMu = new Array<number>(n).fill(-Infinity);
@@ -198,15 +198,4 @@ function checkProbeLayout(start: number | null, components: number[], m: number)
     }
   });
   return L;
-}
-
-function checkNumbers(values: ArrayLike<number>, name: string): number[] {
-  if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`${name} must be an array of numbers, got ${describe(values)}`);
-  }
-  const out = Array.from(values);
-  out.forEach((v, i) => {
-    if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name}[${i}] must be a number, got ${describe(v)}`);
-  });
-  return out;
 }

@@ -1,8 +1,8 @@
 // REX-RAG's trajectory filter (method doc §5): score each probe by the policy's mean log-likelihood of its spliced
 // prompt, keep the best K, with K set by an adaptive keep ratio. Originals are always kept; reordering the batch
 // and recomputing α are the trainer's.
-import { COMPONENT } from '../rollout/components.js';
-import { describe, expectArray, expectBoolean, expectInteger, expectNumber, expectObject } from '../validate.js';
+import { COMPONENT } from './components.js';
+import { describe, expectArray, expectBoolean, expectInteger, expectNumber, expectNumbers, expectObject } from '../validate.js';
 
 /**
  * A probe's filter score (reference `reorder_batch`): the mean of log π_old(o_t) over its spliced prompt tokens
@@ -10,8 +10,8 @@ import { describe, expectArray, expectBoolean, expectInteger, expectNumber, expe
  * A trajectory without prompt tokens is an error here (the reference would score it 0).
  */
 export function scoreProbe(oldLogps: ArrayLike<number>, components: ArrayLike<number>): number {
-  checkArrayLike(oldLogps, 'oldLogps');
-  checkArrayLike(components, 'components');
+  expectNumbers(oldLogps, 'oldLogps');
+  expectNumbers(components, 'components');
   if (oldLogps.length !== components.length) {
     throw new RangeError(`oldLogps has ${oldLogps.length} entries but components has ${components.length}`);
   }
@@ -128,10 +128,4 @@ export function keepRatioSchedule(keepRatio: number, accProbes: readonly number[
     used.push(keepRatioInUse(state, keepRatio, options));
   });
   return used;
-}
-
-function checkArrayLike(values: ArrayLike<number>, name: string): void {
-  if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
-    throw new TypeError(`${name} must be an array of numbers, got ${describe(values)}`);
-  }
 }

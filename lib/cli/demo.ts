@@ -3,8 +3,8 @@
 import { labSummaryText } from '../report/lab-report.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
-import { CliUsageError, type Command } from './usage.js';
+import { numberOption, stringOption } from './parse.js';
+import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--self-check]
   Generates a multi-hop world, its corpus index and a tiny Qwen2 model, warms the model up on demonstrations,
@@ -33,13 +33,12 @@ async function selfCheck(): Promise<number> {
   return 0;
 }
 
-export const demoCommand: Command = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, { dir: { type: 'string' }, seed: { type: 'string' }, scale: { type: 'string' }, 'self-check': { type: 'boolean' } }, usage);
-    if (!values) return 0;
+  options: { dir: { type: 'string' }, seed: { type: 'string' }, scale: { type: 'string' }, 'self-check': { type: 'boolean' } },
+  async run(values) {
     if (values['self-check']) return selfCheck();
     const scale = stringOption(values, 'scale') ?? 'demo';
     if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
@@ -57,4 +56,4 @@ export const demoCommand: Command = {
     process.stdout.write(`\n${labSummaryText(result.summary)}\n\nreport: ${result.reportPath} (${result.seconds.toFixed(0)} s)\n`);
     return 0;
   },
-};
+});

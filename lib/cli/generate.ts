@@ -1,7 +1,7 @@
 // `rexrag generate`: loads a model folder, generates one completion for a prompt, prints JSON.
 import { loadPolicy } from '../model/load-policy.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
-import { CliUsageError, type Command } from './usage.js';
+import { numberOption, stringOption } from './parse.js';
+import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag generate --model DIR --prompt TEXT [options]
   --model DIR            Hugging Face folder (config.json, *.safetensors, tokenizer.json)
@@ -16,18 +16,17 @@ const usage = `usage: rexrag generate --model DIR --prompt TEXT [options]
   --dtype float32|bfloat16, --device cpu|cuda[:N]
 Prints {text, tokenIds, logprobs, modelLogprobs, stopReason, stopString?, promptTokens} as JSON.`;
 
-export const generateCommand: Command = {
+export const generateCommand = defineCommand({
   name: 'generate',
   summary: 'generate a completion with a model folder (JSON out)',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, {
+  options: {
       model: { type: 'string' }, prompt: { type: 'string' }, chat: { type: 'boolean' },
       'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
       'top-k': { type: 'string' }, seed: { type: 'string' }, stop: { type: 'string', multiple: true },
       dtype: { type: 'string' }, device: { type: 'string' },
-    }, usage);
-    if (!values) return 0;
+    },
+  async run(values) {
     const model = stringOption(values, 'model', true);
     const prompt = stringOption(values, 'prompt', true);
     const maxNewTokens = numberOption(values, 'max-new-tokens', 128, { integer: true, min: 1 });
@@ -66,4 +65,4 @@ export const generateCommand: Command = {
       policy.dispose();
     }
   },
-};
+});

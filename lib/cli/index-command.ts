@@ -3,9 +3,9 @@
 import { RexragError } from '../errors.js';
 import { buildIndex, type BuildEvent, type BuildMode } from '../retrieval/build.js';
 import { DEFAULT_HNSW_PARAMS } from '../retrieval/dense-index.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
+import { numberOption, stringOption } from './parse.js';
 import { ProgressBar } from './progress-bar.js';
-import { CliUsageError, type Command } from './usage.js';
+import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag index --corpus FILE.jsonl --out DIR [options]
   Builds a retrieval index from a Search-R1/FlashRAG JSONL corpus: one {"id", "contents": "\\"Title\\"\\ntext"}
@@ -23,12 +23,11 @@ const usage = `usage: rexrag index --corpus FILE.jsonl --out DIR [options]
 
 const MAX_MALFORMED_SHOWN = 20;
 
-export const indexCommand: Command = {
+export const indexCommand = defineCommand({
   name: 'index',
   summary: 'build a retrieval index (hashed dense vectors + HNSW, or BM25) from a JSONL corpus',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, {
+  options: {
       corpus: { type: 'string' },
       out: { type: 'string' },
       embedder: { type: 'string' },
@@ -40,8 +39,8 @@ export const indexCommand: Command = {
       'hnsw-m': { type: 'string' },
       'ef-construction': { type: 'string' },
       'ef-search': { type: 'string' },
-    }, usage);
-    if (!values) return 0;
+    },
+  async run(values) {
     const corpus = stringOption(values, 'corpus', true);
     const out = stringOption(values, 'out', true);
     if (values.resume && values.restart) throw new CliUsageError('--resume and --restart cannot be used together');
@@ -100,4 +99,4 @@ export const indexCommand: Command = {
       process.off('SIGTERM', stop);
     }
   },
-};
+});

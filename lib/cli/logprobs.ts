@@ -2,20 +2,19 @@
 import { readFile } from 'node:fs/promises';
 
 import { loadPolicy } from '../model/load-policy.js';
-import { parseCommandArgs, stringOption } from './parse.js';
-import { CliUsageError, type Command } from './usage.js';
+import { stringOption } from './parse.js';
+import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag logprobs --model DIR --ids-file FILE [--dtype float32|bfloat16] [--device DEV]
   FILE holds a JSON array of token-id arrays. Prints {"logprobs": [[null, lp1, lp2, ...], ...]}: for each
   sequence, log p(token t | tokens before t); the first token has no prefix (null).`;
 
-export const logprobsCommand: Command = {
+export const logprobsCommand = defineCommand({
   name: 'logprobs',
   summary: 'score token sequences with a model folder (JSON out)',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, { model: { type: 'string' }, 'ids-file': { type: 'string' }, dtype: { type: 'string' }, device: { type: 'string' } }, usage);
-    if (!values) return 0;
+  options: { model: { type: 'string' }, 'ids-file': { type: 'string' }, dtype: { type: 'string' }, device: { type: 'string' } },
+  async run(values) {
     const model = stringOption(values, 'model', true);
     const idsFile = stringOption(values, 'ids-file', true);
     let sequences: unknown;
@@ -39,4 +38,4 @@ export const logprobsCommand: Command = {
       policy.dispose();
     }
   },
-};
+});

@@ -1,8 +1,8 @@
 // `rexrag make-tiny-model`: writes a tiny random Qwen2 folder (config, weights, tokenizer) for tests and demos.
 // The folder format is lib/model/tiny-model.ts's business; this file only parses options and prints a summary.
 import { writeTinyModel } from '../model/tiny-model.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
-import { CliUsageError, type Command } from './usage.js';
+import { numberOption, stringOption } from './parse.js';
+import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = [
   'usage: rexrag make-tiny-model --out DIR [--seed N] [--dtype float32|bfloat16] [--shards N] [--tie]',
@@ -15,19 +15,18 @@ const usage = [
   '  --tie          tie the LM head to the token embeddings',
 ].join('\n');
 
-export const makeTinyModelCommand: Command = {
+export const makeTinyModelCommand = defineCommand({
   name: 'make-tiny-model',
   summary: 'write a tiny random Qwen2 model folder (weights, config, tokenizer) for tests and demos',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, {
+  options: {
       out: { type: 'string' },
       seed: { type: 'string' },
       dtype: { type: 'string' },
       shards: { type: 'string' },
       tie: { type: 'boolean' },
-    }, usage);
-    if (!values) return 0;
+    },
+  async run(values) {
     const out = stringOption(values, 'out', true);
     const dtype = stringOption(values, 'dtype') ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new CliUsageError(`--dtype must be float32 or bfloat16, got "${dtype}"`);
@@ -49,4 +48,4 @@ export const makeTinyModelCommand: Command = {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return 0;
   },
-};
+});

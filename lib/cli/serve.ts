@@ -2,8 +2,8 @@
 // Prints the listening address on stderr and closes gracefully on SIGINT/SIGTERM.
 import { LocalRetriever } from '../retrieval/local-retriever.js';
 import { startRetrievalServer } from '../retrieval/server.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
-import { CliUsageError, type Command } from './usage.js';
+import { numberOption, stringOption } from './parse.js';
+import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag serve --index DIR [--host 127.0.0.1] [--port 8000] [--topk 3] [options]
   Serves POST /retrieve {"queries": [...], "topk": 3, "return_scores": true} and GET /health.
@@ -15,12 +15,11 @@ const usage = `usage: rexrag serve --index DIR [--host 127.0.0.1] [--port 8000] 
   --max-body-bytes N   largest request body accepted (default 1048576)
   --log                one line per request on stderr`;
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'serve an index over the Search-R1 retrieval API (POST /retrieve, GET /health)',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, {
+  options: {
       index: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
@@ -29,8 +28,8 @@ export const serveCommand: Command = {
       'ef-search': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       log: { type: 'boolean' },
-    }, usage);
-    if (!values) return 0;
+    },
+  async run(values) {
     const folder = stringOption(values, 'index', true);
     const search = stringOption(values, 'search') ?? 'auto';
     if (search !== 'auto' && search !== 'exact' && search !== 'hnsw') throw new CliUsageError(`--search must be auto, exact or hnsw, got "${search}"`);
@@ -61,4 +60,4 @@ export const serveCommand: Command = {
     await retriever.close();
     return 0;
   },
-};
+});

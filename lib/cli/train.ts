@@ -7,9 +7,9 @@ import { resolveConfig } from '../config/resolve-config.js';
 import { readQuestionsJsonl } from '../data/questions.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
 import { runRl, type RlEvent } from '../train/rl-loop.js';
-import { parseCommandArgs, stringOption } from './parse.js';
+import { stringOption } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
-import type { Command } from './usage.js';
+import { defineCommand } from './usage.js';
 
 const usage = `usage: rexrag train --model DIR (--index DIR | --retriever URL) --train FILE.jsonl --out RUN_DIR [options]
   --dev FILE.jsonl       questions evaluated (greedy) every eval.every steps
@@ -29,17 +29,16 @@ function describeEvent(event: RlEvent): string | undefined {
   return undefined;
 }
 
-export const trainCommand: Command = {
+export const trainCommand = defineCommand({
   name: 'train',
   summary: 'train a model with GRPO or REX-RAG against a retriever',
   usage,
-  async run(argv) {
-    const values = parseCommandArgs(argv, {
+  options: {
       model: { type: 'string' }, ...retrieverOptions, train: { type: 'string' }, dev: { type: 'string' },
       config: { type: 'string' }, set: { type: 'string', multiple: true }, out: { type: 'string' }, resume: { type: 'boolean' },
       device: { type: 'string' },
-    }, usage);
-    if (!values) return 0;
+    },
+  async run(values) {
     const out = stringOption(values, 'out', true);
     const config = await resolveConfig(rlConfigSchema, {
       ...(stringOption(values, 'config') ? { file: stringOption(values, 'config')! } : {}),
@@ -67,4 +66,4 @@ export const trainCommand: Command = {
       await retriever.close();
     }
   },
-};
+});

@@ -1,4 +1,5 @@
-// Shared CLI pieces: the command shape, usage errors and the help text.
+// Shared CLI pieces: the command shape, its definition from an option table, usage errors and the help text.
+import { parseCommandArgs, type OptionSpec, type OptionValues } from './parse.js';
 
 export interface Command {
   name: string;
@@ -20,4 +21,23 @@ export function formatUsage(commands: readonly Command[]): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return ['usage: rexrag <command> [options]', '', 'commands:', ...lines, '',
     'Run `rexrag <command> --help` for a command\'s options.', ''].join('\n');
+}
+
+/** A command from its option table and a body that receives the parsed values (--help is handled here). */
+export function defineCommand(spec: {
+  name: string;
+  summary: string;
+  usage: string;
+  options: OptionSpec;
+  run(values: OptionValues): Promise<number>;
+}): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: spec.usage,
+    async run(argv) {
+      const values = parseCommandArgs(argv, spec.options, spec.usage);
+      return values ? spec.run(values) : 0;
+    },
+  };
 }

@@ -2,31 +2,12 @@
 // checkpoints. Defaults follow the REX-RAG recipe (rex-rag-method.md) scaled to one machine.
 import { z } from 'zod';
 
+import { rexConfigSchema } from './rex-config.js';
+import { rolloutConfigSchema } from './rollout-config.js';
 import { trainerConfigSchema } from './train-config.js';
 
-export const rolloutConfigSchema = z
-  .object({
-    maxTurns: z.number().int().min(0).default(5),
-    maxResponseTokensPerTurn: z.number().int().min(1).default(500),
-    maxObservationTokens: z.number().int().min(1).default(500),
-    maxContextTokens: z.number().int().min(2).default(4096),
-    topk: z.number().int().min(1).default(3),
-    temperature: z.number().min(0).default(1),
-    topP: z.number().gt(0).max(1).default(1),
-    cohorts: z.number().int().min(1).default(2).describe('question cohorts run concurrently (retrieval overlaps generation)'),
-  })
-  .strict();
-
-export const rexConfigSchema = z
-  .object({
-    probeProbability: z.number().min(0).max(1).default(20 / 101).describe('chance of a probe per wrong original answer'),
-    keepRatio: z.number().min(0).default(0.12).describe('initial probe budget as a fraction of the original rollouts (α = 0.12)'),
-    budgetMultiple: z.number().int().min(1).default(1).describe('round the probe budget down to a multiple of this (the reference: 8 GPUs)'),
-    capKeepRatio: z.boolean().default(false).describe('cap the adaptive ratio at keepRatio (the DAPO trainer variant)'),
-    minErrorRate: z.number().gt(0).max(1).default(1e-3).describe('floor on z in the probe-prefix density'),
-    promptPool: z.array(z.string().min(1)).optional().describe('custom exploration prompts (default: the 30 built in)'),
-  })
-  .strict();
+export { rexConfigSchema, type RexConfig } from './rex-config.js';
+export { rolloutConfigSchema, type RolloutConfig } from './rollout-config.js';
 
 export const rlConfigSchema = z
   .object({
@@ -56,3 +37,4 @@ export const rlConfigSchema = z
   .strict();
 
 export type RlConfig = z.infer<typeof rlConfigSchema>;
+export type RlConfigInput = z.input<typeof rlConfigSchema>;

@@ -1,9 +1,9 @@
 // Supervised demonstration trajectories for world questions in the Search-R1 protocol: reasoning and searches
 // written from the world's facts, with the real observations a retriever returns for those searches, and the
 // conversion of a demonstration into token ids and an SFT loss mask. The SFT step itself is the trainer's job.
-import { keyedRandom, randomInt, type RandomSource } from '../algo/random.js';
+import { keyedRandom, randomInt, type RandomSource } from '../util/random.js';
 import { RexragError } from '../errors.js';
-import { COMPONENT, lossMaskFromComponents } from '../rollout/components.js';
+import { COMPONENT, lossMaskFromComponents } from '../algo/components.js';
 import { informationObservation } from '../rollout/observation.js';
 import { buildPromptMessages } from '../rollout/search-r1-prompt.js';
 import type { Retriever, SearchHit } from '../retrieval/types.js';

@@ -1,7 +1,7 @@
 // The synthetic world's corpus: one short page per entity, in Search-R1's row layout ({id, contents:
 // "\"Title\"\ntext"}). Each page states only its own entity's facts, so a chain of two facts sits on two pages.
 // Indexing the rows is left to lib/retrieval.
-import { keyedRandom } from '../algo/random.js';
+import { keyedRandom } from '../util/random.js';
 import { contentsFromTitleText } from '../retrieval/corpus.js';
 import type { CorpusDocument } from '../retrieval/types.js';
 import { WorldLookup } from './world-relations.js';

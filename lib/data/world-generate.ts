@@ -1,7 +1,7 @@
 // Generates a deterministic world of invented entities: countries with a capital and a language, cities on
 // rivers, people born in cities who made one work each and are sometimes married. Writing its pages and its
 // questions is left to world-corpus.ts and world-questions.ts.
-import { keyedRandom, randomInt, type RandomSource } from '../algo/random.js';
+import { keyedRandom, randomInt, type RandomSource } from '../util/random.js';
 import { expectInteger, expectNumber, expectObject } from '../validate.js';
 import { NameGenerator, pick, shuffled } from './world-names.js';
 import {

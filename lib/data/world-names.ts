@@ -1,7 +1,7 @@
 // Pronounceable invented names for the synthetic world: words built from consonant-vowel syllables, each used
 // at most once per world, and never a well-known real name or a word the world's sentences use. Which entity
 // gets which name is left to world-generate.ts.
-import { drawUniform, randomInt, type RandomSource } from '../algo/random.js';
+import { drawUniform, randomInt, type RandomSource } from '../util/random.js';
 
 const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'th', 'sh', 'br', 'dr', 'kr', 'tr'];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'a', 'e', 'i', 'o', 'ai', 'ou'];

@@ -1,7 +1,7 @@
 // Questions about a synthetic world: one-hop questions (one fact on one page) and two-hop questions (a chain of
 // two facts on two different pages), each with its gold answers and the pages that hold its facts, split into
 // train and dev deterministically. Writing them to files is world-files.ts's job.
-import { keyedRandom } from '../algo/random.js';
+import { keyedRandom } from '../util/random.js';
 import type { RolloutQuestion } from '../rollout/rollout-types.js';
 import { normalizeAnswer } from '../reward/qa-em.js';
 import { expectArray, expectInteger, expectNumber, expectObject } from '../validate.js';

@@ -1,11 +1,12 @@
 // Evaluation as the reference does it: the same multi-turn loop and retriever, greedy decoding, no probes, one
 // rollout per question; exact match (and F1) of the last answer against the gold answers.
-import type { RlConfig } from '../config/rl-config.js';
+import type { RolloutConfigInput } from '../config/rollout-config.js';
 import type { Policy } from '../model/policy.js';
 import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
-import { runRolloutsInCohorts } from '../rollout/cohorts.js';
+import { policyRollouts } from '../rollout/cohorts.js';
 import type { RolloutQuestion, Trajectory } from '../rollout/rollout-types.js';
+import { mean } from '../util/stats.js';
 
 export interface EvalResult {
   questions: number;
@@ -21,23 +22,12 @@ export async function evaluate(options: {
   policy: Policy;
   retriever: Retriever;
   questions: RolloutQuestion[];
-  rollout: RlConfig['rollout'];
+  /** The rollout section (missing keys take the defaults); sampling is greedy whatever it says. */
+  rollout?: RolloutConfigInput;
 }): Promise<EvalResult> {
   const { policy, retriever, questions, rollout } = options;
-  const tokenizer = policy.tokenizer;
-  if (!tokenizer) throw new TypeError('the policy needs a tokenizer to be evaluated');
-  const { temperature: _temperature, topP: _topP, cohorts, ...loop } = rollout;
-  const trajectories = await runRolloutsInCohorts({
-    ...loop,
-    cohorts,
-    createSession: () => policy.createSession(),
-    tokenizer,
-    retriever,
-    questions,
-    groupSize: 1,
-    sampling: { temperature: 0, topP: 1, topK: 0, seed: 0 },
-  });
-  const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+  const greedy = { ...rollout, temperature: 0, topP: 1, topK: 0 };
+  const trajectories = await policyRollouts(policy, { retriever, questions, groupSize: 1, rollout: greedy, seed: 0 });
   return {
     questions: questions.length,
     em: mean(trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }))),

@@ -2,7 +2,7 @@
 // μ of each spliced prompt token (REX-RAG's PrefixIndex, method doc §3.4 and §4.1). The mixture with π_old and the
 // importance weights are lib/algo/probe-policy.ts's job.
 import { RexragError } from '../errors.js';
-import { randomInt, type RandomSource } from '../algo/random.js';
+import { randomInt, type RandomSource } from '../util/random.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { describe, expectArray, expectObject, expectTokenIds } from '../validate.js';
 import { resolvePromptPool } from './prompt-pool.js';

@@ -2,10 +2,11 @@
 // Parsing and checking the files is done by hf-config.ts, safetensors.ts and the tokenizer loader; this file
 // wires them to the native model and writes folders atomically.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { RexragError } from '../errors.js';
+import { replaceFolder } from '../util/atomic-file.js';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { expectString } from '../validate.js';
 import { checkWeights, expectedQwen2Weights, loadModelConfig, toNativeConfig } from './hf-config.js';
@@ -71,11 +72,7 @@ export async function savePolicyFolder(
         if (await exists(join(source, file))) await copyFile(join(source, file), join(temp, file));
       }
     }
-    const old = `${temp}.old`;
-    const hadTarget = await exists(target);
-    if (hadTarget) await rename(target, old);
-    await rename(temp, target);
-    if (hadTarget) await rm(old, { recursive: true, force: true });
+    await replaceFolder(temp, target);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     throw error instanceof RexragError ? error : new RexragError(`cannot save the policy to ${dir}: ${(error as Error).message}`, 'ERR_IO', { cause: error });

@@ -1,13 +1,13 @@
 // Safetensors files from TypeScript: a strict, bounds-checked header reader (the native loader reads the tensor
 // bytes itself from the validated entries), an atomic writer, and the single-file / sharded folder layouts.
 // Which tensors a model expects is left to qwen2-weights.ts; reading tensor data is left to the addon.
-import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { RexragError } from '../errors.js';
 import type { NativeWeightFile } from '../native-types.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { describe, expectArray, expectObject, expectString } from '../validate.js';
 
 export { bfloat16ToFloat32, float32ToBfloat16 } from './bfloat16.js';
@@ -279,37 +279,12 @@ export async function writeSafetensors(
   await writeChunksAtomic(path, chunks);
 }
 
-/** Writes `chunks` to `path` through a temporary sibling: write, fsync, rename, then fsync the folder. */
+/** Writes `chunks` to `path` atomically; an I/O failure is an ERR_IO naming the file. */
 async function writeChunksAtomic(path: string, chunks: Uint8Array[]): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  let handle;
   try {
-    handle = await open(temporary, 'wx');
+    await writeFileAtomic(path, chunks);
   } catch (error) {
-    throw ioError(`cannot create ${temporary}`, error);
-  }
-  try {
-    for (const chunk of chunks) {
-      let written = 0;
-      while (written < chunk.byteLength) {
-        const { bytesWritten } = await handle.write(chunk, written, chunk.byteLength - written);
-        written += bytesWritten;
-      }
-    }
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temporary, path);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await rm(temporary, { force: true });
     throw ioError(`cannot write ${path}`, error);
-  }
-  try {
-    const folder = await open(dirname(path), 'r');
-    await folder.sync().finally(() => folder.close());
-  } catch {
-    // Some file systems refuse fsync on a folder; the rename itself is still atomic.
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import { RexragError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { embedderSpecSchema, hnswParamsSchema } from './manifest.js';
 
 export const BUILD_STATE_FILE = 'build-state.json';

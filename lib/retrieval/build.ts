@@ -7,13 +7,14 @@ import { join, resolve } from 'node:path';
 
 import { RexragError } from '../errors.js';
 import { expectInteger, expectObject, expectString } from '../validate.js';
-import { renameDurably, temporarySibling, writeFileAtomic } from './atomic-file.js';
+import { renameDurably, temporarySibling, writeFileAtomic } from '../util/atomic-file.js';
 import { bm25SegmentFile, buildBm25Segment, serialiseBm25Segment } from './bm25.js';
 import { BUILD_STATE_FILE, readBuildState, writeBuildState, type BuildState } from './build-state.js';
 import { readCorpusBatches, statCorpus, type MalformedLine, type MalformedPolicy } from './corpus.js';
 import { buildHnswGraph, checkHnswParams, DEFAULT_HNSW_PARAMS, HNSW_FILE, VECTORS_FILE, type HnswParams } from './dense-index.js';
 import { DOCUMENTS_FILE, DocumentStoreWriter, OFFSETS_FILE, writeFully } from './doc-store.js';
-import { createEmbedder, embedderLabel, parseEmbedderSpec, type DenseEmbedder, type EmbedderSpec } from './embedder.js';
+import { embedderLabel, parseEmbedderSpec, type DenseEmbedder, type EmbedderSpec } from './embedder.js';
+import { createEmbedder } from './embedder-registry.js';
 import { MANIFEST_FILE, readManifest, specKey, writeManifest, type IndexManifest } from './manifest.js';
 
 /** 'new' refuses a folder that holds an index or an unfinished build; 'resume' continues one; 'restart' wipes it. */

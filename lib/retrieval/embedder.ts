@@ -1,10 +1,8 @@
 // The embedder seam: one interface for dense text encoders, a serialisable spec saved in every index manifest,
-// a parser for the CLI's --embedder strings, and a registry where encoders plug in ('hashed' and the native
-// 'e5' are built in). The encoders themselves live in their own files; BM25 is a searcher, so its spec is
-// parsed here but built by the index layer.
+// and a parser for the CLI's --embedder strings. Building an encoder from its spec is embedder-registry.ts's
+// job; BM25 is a searcher, so its spec is parsed here but built by the index layer.
 import { RexragError } from '../errors.js';
 import { describe, expectObject, expectString } from '../validate.js';
-import { HashedEmbedder } from './hashed-embedder.js';
 
 /** A dense text encoder: each output vector has `dim` entries and unit L2 norm (or is all zeros for empty input). */
 export interface DenseEmbedder {
@@ -103,43 +101,4 @@ export function embedderLabel(spec: EmbedderSpec): string {
   if (spec.kind === 'hashed') return `hashed-${spec.dim}`;
   if (spec.kind === 'bm25') return `bm25(k1=${spec.k1},b=${spec.b})`;
   return `e5:${spec.modelDir}`;
-}
-
-/** Builds a dense embedder from its spec. */
-export type EmbedderFactory<S extends DenseEmbedderSpec = DenseEmbedderSpec> = (spec: S) => Promise<DenseEmbedder>;
-
-const factories = new Map<string, EmbedderFactory>([
-  ['hashed', async (spec) => new HashedEmbedder(spec as HashedEmbedderSpec)],
-  // Imported on first use, so the tokenizer library and the native addon load only when an e5 model is used.
-  ['e5', async (spec) => (await import('./e5-embedder.js')).E5Embedder.load((spec as E5EmbedderSpec).modelDir)],
-]);
-
-/**
- * Registers the factory for dense embedders of `kind`, replacing any earlier one. 'hashed' and 'e5' are built
- * in. Returns a function that restores the previous one.
- */
-export function registerEmbedder<K extends DenseEmbedderSpec['kind']>(kind: K, factory: EmbedderFactory<Extract<DenseEmbedderSpec, { kind: K }>>): () => void {
-  expectString(kind, 'kind', { nonEmpty: true });
-  if (typeof factory !== 'function') throw new TypeError(`factory must be a function, got ${describe(factory)}`);
-  const previous = factories.get(kind);
-  factories.set(kind, factory as EmbedderFactory);
-  return () => {
-    if (previous) factories.set(kind, previous);
-    else factories.delete(kind);
-  };
-}
-
-/**
- * Creates the dense embedder a spec describes. `bm25` is refused (it is a searcher: the index layer builds
- * it), and a kind with no registered factory is a RexragError('ERR_INVALID_ARG').
- */
-export async function createEmbedder(spec: DenseEmbedderSpec | EmbedderSpec): Promise<DenseEmbedder> {
-  const checked = expectObject(spec, 'spec');
-  const kind = expectString(checked.kind, 'spec.kind', { nonEmpty: true });
-  if (kind === 'bm25') {
-    throw new RexragError('bm25 is a lexical searcher, not a dense embedder; build a BM25 index instead (rexrag index --embedder bm25)', 'ERR_INVALID_ARG');
-  }
-  const factory = factories.get(kind);
-  if (!factory) throw new RexragError(`no embedder is registered for kind "${kind}"`, 'ERR_INVALID_ARG');
-  return factory(spec as DenseEmbedderSpec);
 }

@@ -3,7 +3,7 @@
 // It is a lexical baseline for tests and demos; learned encoders (E5) plug in through embedder.ts.
 import { expectArray, expectInteger, expectNumber, expectObject, expectString } from '../validate.js';
 import type { DenseEmbedder, HashedEmbedderSpec } from './embedder.js';
-import { hashString } from './hash.js';
+import { hashString } from '../util/hash.js';
 import { wordTokens } from './tokenize.js';
 
 // Distinct prefixes keep the three families' features apart before hashing.

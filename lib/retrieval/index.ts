@@ -6,12 +6,10 @@ export {
 } from './corpus.js';
 export type { CorpusBatch, CorpusReadOptions, MalformedLine, MalformedPolicy } from './corpus.js';
 export { DocumentStore, DocumentStoreWriter } from './doc-store.js';
-export {
-  createEmbedder, DEFAULT_BM25_SPEC, DEFAULT_HASHED_SPEC, embedderLabel, parseEmbedderSpec, registerEmbedder,
-} from './embedder.js';
-export type {
-  Bm25Spec, DenseEmbedder, DenseEmbedderSpec, E5EmbedderSpec, EmbedderFactory, EmbedderSpec, HashedEmbedderSpec,
-} from './embedder.js';
+export { DEFAULT_BM25_SPEC, DEFAULT_HASHED_SPEC, embedderLabel, parseEmbedderSpec } from './embedder.js';
+export type { Bm25Spec, DenseEmbedder, DenseEmbedderSpec, E5EmbedderSpec, EmbedderSpec, HashedEmbedderSpec } from './embedder.js';
+export { createEmbedder, registerEmbedder } from './embedder-registry.js';
+export type { EmbedderFactory } from './embedder-registry.js';
 export { HashedEmbedder } from './hashed-embedder.js';
 export { Bm25Searcher } from './bm25.js';
 export { DEFAULT_HNSW_PARAMS, DenseSearcher, FlatVectorSearch, HnswVectorSearch } from './dense-index.js';

@@ -7,7 +7,7 @@ import { expectInteger, expectObject, expectString } from '../validate.js';
 import { Bm25Searcher } from './bm25.js';
 import { DenseSearcher, FlatVectorSearch, HNSW_FILE, HnswVectorSearch, VECTORS_FILE } from './dense-index.js';
 import { DocumentStore } from './doc-store.js';
-import { createEmbedder } from './embedder.js';
+import { createEmbedder } from './embedder-registry.js';
 import { readManifest, type IndexManifest } from './manifest.js';
 import type { Searcher } from './searcher.js';
 

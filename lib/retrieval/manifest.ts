@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import { RexragError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { EmbedderSpec } from './embedder.js';
 
 export const MANIFEST_FILE = 'manifest.json';

@@ -1,30 +1,30 @@
 // Overlapping retrieval with generation: the questions are split into cohorts, each with its own generation
 // session, and the cohorts' rollout loops run concurrently. Generate calls still run one at a time (the torch
 // queue), so while one cohort waits for its search results, another cohort's turn is generating.
+import { parseConfig } from '../config/resolve-config.js';
+import { rolloutConfigSchema } from '../config/rollout-config.js';
 import type { GenerationSession } from '../model/generation-types.js';
-import { expectInteger } from '../validate.js';
-import { runRollouts } from './rollout-loop.js';
+import { runRolloutLoop } from './rollout-loop.js';
 import type { RolloutOptions, Trajectory } from './rollout-types.js';
 
 export interface CohortRolloutOptions extends Omit<RolloutOptions, 'session'> {
   /** Makes one session per cohort (sessions are busy while they generate, so cohorts cannot share one). */
   createSession: () => GenerationSession;
-  /** Number of cohorts; 1 is the plain loop. Default 2. */
-  cohorts?: number;
 }
 
 /**
- * runRollouts over cohorts of questions, concurrently. The output is ordered as runRollouts orders it (all
+ * runRollouts over `rollout.cohorts` cohorts of questions, concurrently. The output is ordered as runRollouts orders it (all
  * originals in question order, then all probes), with rowId / probeOf renumbered to that order.
  */
 export async function runRolloutsInCohorts(options: CohortRolloutOptions): Promise<Trajectory[]> {
-  const { createSession, cohorts: requested, ...rest } = options;
-  const cohorts = Math.min(expectInteger(requested ?? 2, 'options.cohorts', { min: 1 }), Math.max(1, rest.questions.length));
+  const { createSession, ...rest } = options;
+  const rollout = parseConfig(rolloutConfigSchema, options.rollout ?? {}, 'options.rollout');
+  const cohorts = Math.min(rollout.cohorts, Math.max(1, rest.questions.length));
   const parts: RolloutOptions['questions'][] = Array.from({ length: cohorts }, () => []);
   rest.questions.forEach((question, i) => parts[Math.floor((i * cohorts) / rest.questions.length)]!.push(question));
   const sessions = parts.map(() => createSession());
   try {
-    const results = await Promise.all(parts.map((questions, c) => runRollouts({ ...rest, questions, session: sessions[c]! })));
+    const results = await Promise.all(parts.map((questions, c) => runRolloutLoop({ ...rest, questions, session: sessions[c]! }, rollout)));
     // Renumber: originals of every cohort first (question order), then probes.
     const originals = results.flatMap((trajectories, c) => trajectories.filter((t) => !t.isProbe).map((t) => ({ t, c })));
     const probes = results.flatMap((trajectories, c) => trajectories.filter((t) => t.isProbe).map((t) => ({ t, c })));
@@ -38,4 +38,17 @@ export async function runRolloutsInCohorts(options: CohortRolloutOptions): Promi
   } finally {
     for (const session of sessions) session.dispose();
   }
+}
+
+/** What runs rollouts: a policy with a tokenizer that opens generation sessions (lib/model's Policy). */
+export interface RolloutPolicy {
+  tokenizer?: CohortRolloutOptions['tokenizer'] | undefined;
+  createSession(): GenerationSession;
+}
+
+/** runRolloutsInCohorts with the policy's own sessions and tokenizer (a policy without a tokenizer is an error). */
+export async function policyRollouts(policy: RolloutPolicy, options: Omit<CohortRolloutOptions, 'createSession' | 'tokenizer'>): Promise<Trajectory[]> {
+  const { tokenizer } = policy;
+  if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json) to run rollouts');
+  return runRolloutsInCohorts({ ...options, tokenizer, createSession: () => policy.createSession() });
 }

@@ -2,21 +2,14 @@
 // generate call for every active row (stopping on </search>, </answer> or EOS), one batched retrieval for every
 // search, observations appended as masked tokens, a final turn without search, and a hook where REX-RAG probes
 // are cloned. Rewards, advantages and the choice of probe prompts are left to the caller.
+import { parseConfig } from '../config/resolve-config.js';
+import { rolloutConfigSchema, type RolloutConfig } from '../config/rollout-config.js';
 import { RexragError } from '../errors.js';
 import type { GeneratedRow, SamplingOptions } from '../model/generation-types.js';
 import type { SearchHit } from '../retrieval/types.js';
-import {
-  describe,
-  expectArray,
-  expectBoolean,
-  expectInteger,
-  expectNumber,
-  expectObject,
-  expectString,
-  expectTokenIds,
-} from '../validate.js';
+import { describe, expectArray, expectInteger, expectObject, expectString, expectTokenIds } from '../validate.js';
 import { ACTION_STOP_STRINGS, findFirstActionBlock, type ActionKind } from './actions.js';
-import { COMPONENT, lossMaskFromComponents } from './components.js';
+import { COMPONENT, lossMaskFromComponents } from '../algo/components.js';
 import { informationObservation, invalidActionNotice } from './observation.js';
 import type {
   FinishReason,
@@ -66,15 +59,9 @@ interface Row {
   outcome: TurnOutcome | null;
 }
 
-interface Settings {
+interface Settings extends RolloutConfig {
   options: RolloutOptions;
   sampling: Omit<SamplingOptions, 'stopStrings' | 'maxNewTokens'>;
-  maxTurns: number;
-  maxObservationTokens: number;
-  maxResponseTokensPerTurn: number;
-  maxContextTokens: number;
-  topk: number;
-  releaseFinishedRows: boolean;
 }
 
 /**
@@ -83,7 +70,7 @@ interface Settings {
  *
  * Per turn (turns 0..maxTurns−1, then one final turn):
  * - every active row generates in ONE `session.generate` call, with stop strings `</search>` and `</answer>` and
- *   the EOS ids; the call's seed is `sampling.seed + (index of the call in this run)`, so turns differ and a rerun
+ *   the EOS ids; the call's seed is `seed + (index of the call in this run)`, so turns differ and a rerun
  *   is identical;
  * - the turn's text is parsed for the first complete `<(search|answer)>…</\1>` block. A row that stopped on a
  *   closing tag without its opening tag (an orphan) keeps generating in follow-up calls (all such rows together)
@@ -117,7 +104,13 @@ interface Settings {
  * released yet is then released.
  */
 export async function runRollouts(options: RolloutOptions): Promise<Trajectory[]> {
-  return new RolloutLoop(checkOptions(options)).run();
+  const rollout = parseConfig(rolloutConfigSchema, options.rollout ?? {}, 'options.rollout');
+  return runRolloutLoop(options, rollout);
+}
+
+/** runRollouts with an already parsed rollout section (callers that parsed it once, e.g. the cohort runner). */
+export async function runRolloutLoop(options: RolloutOptions, rollout: RolloutConfig): Promise<Trajectory[]> {
+  return new RolloutLoop(checkOptions(options, rollout)).run();
 }
 
 class RolloutLoop {
@@ -139,7 +132,7 @@ class RolloutLoop {
         this.emit({ type: 'turn', turn, final, activeRows: active.length });
         const generated = await this.generateTurn(turn, active);
         await this.act(turn, generated, final);
-        if (this.settings.releaseFinishedRows) this.releaseFinished();
+        this.releaseFinished();
       }
       return this.rows.map((row) => this.toTrajectory(row));
     } catch (error) {
@@ -303,7 +296,7 @@ class RolloutLoop {
     // The search starts now; the bookkeeping below overlaps with it.
     const search = searching.length > 0 ? this.startSearch(turn, searching) : null;
     for (const row of answered) await this.maybeProbe(row, turn);
-    const notice = this.settings.options.tokenizer.encode(invalidActionNotice(this.settings.options.invalidNotice ?? 'rex'));
+    const notice = this.settings.options.tokenizer.encode(invalidActionNotice(this.settings.invalidNotice));
     for (const row of invalid) this.appendObservation(row, notice, COMPONENT.invalid, turn);
     if (search === null) return;
     const outcome = await search;
@@ -504,7 +497,7 @@ class RolloutLoop {
   }
 }
 
-function checkOptions(options: RolloutOptions): Settings {
+function checkOptions(options: RolloutOptions, rollout: RolloutConfig): Settings {
   expectObject(options, 'options');
   for (const name of ['session', 'tokenizer', 'retriever'] as const) expectObject(options[name], `options.${name}`);
   const questions = expectArray(options.questions, 'options.questions') as RolloutQuestion[];
@@ -525,47 +518,13 @@ function checkOptions(options: RolloutOptions): Settings {
       expectString(gold, `options.questions[${i}].golds[${j}]`),
     );
   });
-  const sampling = expectObject(options.sampling, 'options.sampling');
-  const maxNewTokens =
-    sampling.maxNewTokens === undefined
-      ? undefined
-      : expectInteger(sampling.maxNewTokens, 'options.sampling.maxNewTokens', { min: 1 });
-  const maxResponseTokensPerTurn = expectInteger(
-    options.maxResponseTokensPerTurn ?? maxNewTokens ?? 500,
-    'options.maxResponseTokensPerTurn',
-    { min: 1 },
-  );
-  if (maxNewTokens !== undefined && maxNewTokens !== maxResponseTokensPerTurn) {
-    throw new RangeError(
-      `options.sampling.maxNewTokens (${maxNewTokens}) differs from options.maxResponseTokensPerTurn ` +
-        `(${maxResponseTokensPerTurn}); give only the latter`,
-    );
-  }
-  const { tokenizer } = options;
-  const maxContextTokens = expectInteger(options.maxContextTokens ?? 4096, 'options.maxContextTokens', { min: 2 });
-  const style = options.invalidNotice ?? 'rex';
-  invalidActionNotice(style); // throws on an unknown style
-  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
-    throw new TypeError(`options.onEvent must be a function, got ${describe(options.onEvent)}`);
-  }
-  if (options.onAnswer !== undefined && typeof options.onAnswer !== 'function') {
-    throw new TypeError(`options.onAnswer must be a function, got ${describe(options.onAnswer)}`);
+  for (const hook of ['onEvent', 'onAnswer'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
+      throw new TypeError(`options.${hook} must be a function, got ${describe(options[hook])}`);
+    }
   }
   expectInteger(options.groupSize, 'options.groupSize', { min: 1 });
-  return {
-    options,
-    sampling: {
-      temperature: expectNumber(sampling.temperature, 'options.sampling.temperature', { min: 0 }),
-      topP: expectNumber(sampling.topP, 'options.sampling.topP', { min: Number.MIN_VALUE, max: 1 }),
-      topK: expectInteger(sampling.topK, 'options.sampling.topK'),
-      seed: expectInteger(sampling.seed, 'options.sampling.seed', { min: 0 }),
-      eosTokenIds: expectTokenIds(sampling.eosTokenIds ?? tokenizer.eosTokenIds, 'options.sampling.eosTokenIds'),
-    },
-    maxTurns: expectInteger(options.maxTurns ?? 5, 'options.maxTurns', { min: 0 }),
-    maxObservationTokens: expectInteger(options.maxObservationTokens ?? 500, 'options.maxObservationTokens', { min: 1 }),
-    maxResponseTokensPerTurn,
-    maxContextTokens,
-    topk: expectInteger(options.topk ?? 3, 'options.topk', { min: 1 }),
-    releaseFinishedRows: expectBoolean(options.releaseFinishedRows ?? true, 'options.releaseFinishedRows'),
-  };
+  const { temperature, topP, topK } = rollout;
+  const seed = expectInteger(options.seed, 'options.seed', { min: 0 });
+  return { ...rollout, options, sampling: { temperature, topP, topK, seed, eosTokenIds: options.tokenizer.eosTokenIds } };
 }

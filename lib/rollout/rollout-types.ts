@@ -1,9 +1,9 @@
 // The types of the multi-turn rollout loop: its options, its output trajectories, its events, and the hook that
 // REX-RAG probing plugs into. The loop itself is in rollout-loop.ts.
-import type { GenerationSession, SamplingOptions } from '../model/generation-types.js';
+import type { RolloutConfigInput } from '../config/rollout-config.js';
+import type { GenerationSession } from '../model/generation-types.js';
 import type { Retriever } from '../retrieval/types.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
-import type { InvalidNoticeStyle } from './observation.js';
 
 export interface RolloutQuestion {
   /** Globally unique across the batch: it is the GRPO group id of the question's rows. */
@@ -11,14 +11,6 @@ export interface RolloutQuestion {
   question: string;
   golds: string[];
 }
-
-/** Sampling settings of every generate call; the loop supplies the stop strings and the per-turn token budget. */
-export type RolloutSampling = Omit<SamplingOptions, 'stopStrings' | 'maxNewTokens' | 'eosTokenIds'> & {
-  /** Default: the tokenizer's eosTokenIds. */
-  eosTokenIds?: number[];
-  /** Accepted for convenience; must equal maxResponseTokensPerTurn when both are given. */
-  maxNewTokens?: number;
-};
 
 /** Why a trajectory ended. */
 export type FinishReason =
@@ -77,21 +69,10 @@ export interface RolloutOptions {
   questions: RolloutQuestion[];
   /** Rows per question (GRPO's n). */
   groupSize: number;
-  sampling: RolloutSampling;
-  /** Turns in which a search is executed; one more final turn follows without search. Default 5 (REX-RAG). */
-  maxTurns?: number;
-  /** Observation tokens kept (the rest is cut off). Default 500. */
-  maxObservationTokens?: number;
-  /** Model tokens per turn, over all generate calls of the turn. Default 500. */
-  maxResponseTokensPerTurn?: number;
-  /** A row's prompt + response may not exceed this. Default 4096. */
-  maxContextTokens?: number;
-  /** Documents per search. Default 3. */
-  topk?: number;
-  /** Default 'rex' ("\nMy action is invalid. "). */
-  invalidNotice?: InvalidNoticeStyle;
-  /** Release the session rows of finished trajectories. Default true. */
-  releaseFinishedRows?: boolean;
+  /** The rollout section of the run config (budget and sampling); missing keys take the schema's defaults. */
+  rollout?: RolloutConfigInput;
+  /** Seed of the sampling draws: the same seed, questions and policy give the same trajectories. */
+  seed: number;
   onEvent?: (event: RolloutEvent) => void;
   /** REX-RAG probing: called when an original row answers before the final turn. */
   onAnswer?: ProbeHook;

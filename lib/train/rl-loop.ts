@@ -6,19 +6,19 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { mulberry32 } from '../algo/random.js';
-import { createProbeTrigger } from '../algo/probe-trigger.js';
-import type { RlConfig } from '../config/rl-config.js';
+import { parseConfig } from '../config/resolve-config.js';
+import { rlConfigSchema, type RlConfigInput } from '../config/rl-config.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
-import { PromptTrie } from '../explore/prompt-trie.js';
 import type { Policy } from '../model/policy.js';
 import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
-import { runRolloutsInCohorts } from '../rollout/cohorts.js';
+import { policyRollouts } from '../rollout/cohorts.js';
 import type { RolloutQuestion } from '../rollout/rollout-types.js';
+import { seededPermutation } from '../util/random.js';
+import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer } from './grpo-trainer.js';
-import { buildStepData } from './rl-batch.js';
+import { buildStepData } from './step-batch.js';
 
 export type RlEvent =
   | { type: 'step'; step: number; metrics: Record<string, number> }
@@ -27,7 +27,8 @@ export type RlEvent =
   | { type: 'phase'; step: number; phase: 'rollout' | 'score' | 'train' | 'eval' };
 
 export interface RlRunOptions {
-  config: RlConfig;
+  /** The run configuration (rlConfigSchema): a parsed config or any subset of one; defaults fill the rest. */
+  config: RlConfigInput;
   /** The policy to train; may be omitted when resuming (the checkpoint's policy is loaded). */
   policy?: Policy;
   retriever: Retriever;
@@ -51,12 +52,7 @@ export function questionsForStep(questions: RolloutQuestion[], perStep: number, 
   const out: RolloutQuestion[] = [];
   for (let k = step * perStep; k < (step + 1) * perStep; k++) {
     const epoch = Math.floor(k / questions.length);
-    const order = questions.map((_, i) => i);
-    const random = mulberry32(seed * 1_000_003 + epoch);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = seededPermutation(questions.length, seed * 1_000_003 + epoch);
     const question = questions[order[k % questions.length]!]!;
     // A question drawn twice in one step (small sets) gets a distinct group id.
     out.push(out.some((q) => q.id === question.id) ? { ...question, id: `${question.id}#${k}` } : question);
@@ -64,23 +60,27 @@ export function questionsForStep(questions: RolloutQuestion[], perStep: number, 
   return out;
 }
 
-/** Runs `config.steps` RL steps; returns the trained policy with the metrics and evaluations. */
+/**
+ * Runs `config.steps` RL steps; returns the trained policy with the metrics and evaluations. The config is
+ * parsed here, once (missing keys take the schema's defaults); everything below trusts it.
+ */
 export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
-  const { config, retriever, trainQuestions } = options;
+  const config = parseConfig(rlConfigSchema, options.config, 'options.config');
+  const { retriever, trainQuestions } = options;
   const evalQuestions = (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined);
+  const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
+  const resumeFrom = options.resume && checkpoints ? await latestCheckpoint(checkpoints) : undefined;
   let policy: Policy;
   let trainer: GrpoTrainer;
   let firstStep = 0;
-  let rho = config.rex.keepRatio;
-  const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
-  const resumeFrom = options.resume && checkpoints ? await latestCheckpoint(checkpoints) : undefined;
+  let algorithmState: { rho: number } | undefined;
   if (resumeFrom) {
     const resumed = await resumeFromCheckpoint(resumeFrom, { trainerOptions: { ...config.trainer } });
     policy = resumed.policy;
     trainer = resumed.trainer;
     const extra = resumed.state.extra as { step: number; rho: number };
     firstStep = extra.step;
-    rho = extra.rho;
+    algorithmState = { rho: extra.rho };
   } else {
     if (!options.policy) throw new TypeError('options.policy is required unless resuming from a checkpoint in runDir');
     policy = options.policy;
@@ -88,7 +88,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   }
   const tokenizer = policy.tokenizer;
   if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json)');
-  const trie = config.algorithm === 'rex-rag' ? PromptTrie.fromPrompts(tokenizer, config.rex.promptPool) : undefined;
+  const algorithm = createAlgorithm(config, tokenizer, algorithmState);
   if (options.runDir) {
     await mkdir(options.runDir, { recursive: true });
     await writeFile(join(options.runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -112,17 +112,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const started = Date.now();
     const questions = questionsForStep(trainQuestions, config.questionsPerStep, step, config.seed);
     emit({ type: 'phase', step, phase: 'rollout' });
-    const { temperature, topP, cohorts, ...loop } = config.rollout;
-    const trajectories = await runRolloutsInCohorts({
-      ...loop,
-      cohorts,
-      createSession: () => policy.createSession(),
-      tokenizer,
-      retriever,
-      questions,
-      groupSize: config.groupSize,
-      sampling: { temperature, topP, topK: 0, seed: config.seed * 7919 + step },
-      ...(trie ? { onAnswer: createProbeTrigger({ trie, seed: config.seed * 104_729 + step, probability: config.rex.probeProbability }) } : {}),
+    const hook = algorithm.probeHook(step);
+    const trajectories = await policyRollouts(policy, {
+      retriever, questions, groupSize: config.groupSize, rollout: config.rollout, seed: config.seed * 7919 + step,
+      ...(hook ? { onAnswer: hook } : {}),
     });
     const rolloutSeconds = (Date.now() - started) / 1000;
     const rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
@@ -130,11 +123,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const sequences = trajectories.map((t) => [...t.promptTokens, ...t.responseTokens]);
     const { logps } = await policy.score(sequences, { lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]) });
     const oldLogps = logps.map((row, i) => row.slice(trajectories[i]!.promptTokens.length));
-    const data = buildStepData(trajectories, rewards, oldLogps, { config, rho, trie, questionsPerStep: questions.length });
+    const data = buildStepData({ trajectories, rewards, oldLogps, questionsPerStep: questions.length, groupSize: config.groupSize }, algorithm);
     emit({ type: 'phase', step, phase: 'train' });
     const trainStarted = Date.now();
     const stepMetrics = await trainer.step(data.batch, { ...config.trainer.step, seed: config.trainer.step.seed + step });
-    rho = data.nextRho;
     const metrics: Record<string, number> = {
       ...data.metrics,
       'train/loss': stepMetrics.loss,
@@ -162,7 +154,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     if (config.eval.every > 0 && (step + 1) % config.eval.every === 0 && !last) await runEval(step + 1);
     if (checkpoints && (last || (config.checkpoint.every > 0 && (step + 1) % config.checkpoint.every === 0))) {
       const dir = await saveCheckpoint(checkpoints, {
-        policy, trainer, step: step + 1, config, rng: { seed: config.seed }, extra: { step: step + 1, rho }, keepLast: config.checkpoint.keepLast,
+        policy, trainer, step: step + 1, config, rng: { seed: config.seed }, extra: { step: step + 1, ...algorithm.state() }, keepLast: config.checkpoint.keepLast,
       });
       emit({ type: 'checkpoint', step: step + 1, dir });
     }

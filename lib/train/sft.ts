@@ -1,7 +1,7 @@
 // Supervised warm-up (behaviour cloning) with the same native trainer: with advantage 1 and the behaviour
 // log-probs equal to the current ones, the clipped objective's gradient is exactly that of token-mean
 // cross-entropy on the masked tokens (the ratio is 1, inside the clip range, on the single update per batch).
-import { mulberry32 } from '../algo/random.js';
+import { seededPermutation } from '../util/random.js';
 import type { Policy } from '../model/policy.js';
 import { expectArray, expectInteger, expectNumber } from '../validate.js';
 import { GrpoTrainer } from './grpo-trainer.js';
@@ -40,12 +40,7 @@ export async function supervisedWarmup(options: SftOptions): Promise<number[]> {
   try {
     let step = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const random = mulberry32((options.seed ?? 0) * 7_919 + epoch);
-      const order = examples.map((_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
+      const order = seededPermutation(examples.length, (options.seed ?? 0) * 7_919 + epoch);
       for (let start = 0; start < order.length; start += batchSize) {
         const batch = order.slice(start, start + batchSize).map((i) => examples[i]!);
         const ids = batch.map((e) => e.ids);

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { mulberry32 } from '../../lib/algo/random.js';
+import { mulberry32 } from '../../lib/util/random.js';
 import type { CorpusDocument } from '../../lib/retrieval/types.js';
 
 /** A seeded PRNG giving floats in [0, 1) (the library's mulberry32). */

@@ -3,7 +3,7 @@
 // entropy bonus, masked rows, all-zero advantages and extreme ratios.
 import test from 'ava';
 
-import { mulberry32 } from '../../lib/algo/random.js';
+import { mulberry32 } from '../../lib/util/random.js';
 import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../../lib/algo/reference-loss.js';
 import { native } from '../../lib/native.js';
 

@@ -13,7 +13,7 @@ import { writeTinyModel } from '../../lib/model/tiny-model.js';
 import { buildIndex } from '../../lib/retrieval/build.js';
 import { LocalRetriever } from '../../lib/retrieval/local-retriever.js';
 import { runRolloutsInCohorts } from '../../lib/rollout/cohorts.js';
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rexrag-rollout-'));
@@ -41,7 +41,7 @@ test('native multi-turn rollouts: the trained tokens are the sampled tokens, wit
   const retriever = await LocalRetriever.open(join(root, 'index'));
   const trajectories = await runRolloutsInCohorts({
     createSession: () => policy.createSession(), tokenizer: policy.tokenizer!, retriever, questions, groupSize: 3,
-    sampling: { temperature: 1, topP: 1, topK: 0, seed: 3 }, maxTurns: 2, maxResponseTokensPerTurn: 12,
+    seed: 3, rollout: { maxTurns: 2, maxResponseTokensPerTurn: 12 },
   });
   t.is(trajectories.length, 6);
   const sequences = trajectories.map((tr) => [...tr.promptTokens, ...tr.responseTokens]);

@@ -3,7 +3,8 @@
 import test from 'ava';
 
 import { isRexragError } from '../../lib/errors.js';
-import { createEmbedder, parseEmbedderSpec, registerEmbedder, DEFAULT_HASHED_SPEC, type DenseEmbedder } from '../../lib/retrieval/embedder.js';
+import { parseEmbedderSpec, DEFAULT_HASHED_SPEC, type DenseEmbedder } from '../../lib/retrieval/embedder.js';
+import { createEmbedder, registerEmbedder } from '../../lib/retrieval/embedder-registry.js';
 import { HashedEmbedder } from '../../lib/retrieval/hashed-embedder.js';
 import { wordTokens } from '../../lib/retrieval/tokenize.js';
 import { generateCorpus, seededRandom } from '../helpers/retrieval-corpus.js';

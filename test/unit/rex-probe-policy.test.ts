@@ -4,7 +4,7 @@ import test from 'ava';
 
 import { batchMixture, computeBehaviourLogps, logAddExp } from '../../lib/algo/probe-policy.js';
 import { PromptTrie } from '../../lib/explore/prompt-trie.js';
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 import { CharTokenizer } from '../helpers/char-tokenizer.js';
 
 const M = COMPONENT.model;

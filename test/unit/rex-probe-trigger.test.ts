@@ -2,8 +2,11 @@
 // reference's randint(0, 100) < 20); deterministic per (seed, question, row, turn); plus the seeded PRNG it uses.
 import test from 'ava';
 
-import { createProbeTrigger, DEFAULT_PROBE_PROBABILITY, shouldProbe } from '../../lib/algo/probe-trigger.js';
-import { drawUniform, keyedRandom, mulberry32, randomInt } from '../../lib/algo/random.js';
+import { rexConfigSchema } from '../../lib/config/rex-config.js';
+import { createProbeTrigger, shouldProbe } from '../../lib/explore/probe-trigger.js';
+
+const DEFAULT_PROBE_PROBABILITY = rexConfigSchema.parse({}).probeProbability;
+import { drawUniform, keyedRandom, mulberry32, randomInt } from '../../lib/util/random.js';
 import { PromptTrie } from '../../lib/explore/prompt-trie.js';
 import type { ProbeContext } from '../../lib/rollout/rollout-types.js';
 import { CharTokenizer } from '../helpers/char-tokenizer.js';
@@ -56,12 +59,12 @@ test('mulberry32 matches the test helpers\' generator; randomInt is inclusive li
 
 test('shouldProbe: validation, probes and correct answers never draw; otherwise u < p', (t) => {
   const wrong = { isProbe: false, validation: false, answer: 'Lyon', golds: ['Paris'] };
-  t.false(shouldProbe({ ...wrong, validation: true }, never));
-  t.false(shouldProbe({ ...wrong, isProbe: true }, never));
-  t.false(shouldProbe({ ...wrong, answer: 'the  PARIS.' }, never), 'EM after SQuAD normalisation');
-  t.false(shouldProbe({ ...wrong, answer: 'Paree', golds: ['Paris', 'Paree'] }, never));
-  t.true(shouldProbe(wrong, () => 0.198));
-  t.false(shouldProbe(wrong, () => 0.199)); // 20/101 = 0.19802
+  t.false(shouldProbe({ ...wrong, validation: true }, never, DEFAULT_PROBE_PROBABILITY));
+  t.false(shouldProbe({ ...wrong, isProbe: true }, never, DEFAULT_PROBE_PROBABILITY));
+  t.false(shouldProbe({ ...wrong, answer: 'the  PARIS.' }, never, DEFAULT_PROBE_PROBABILITY), 'EM after SQuAD normalisation');
+  t.false(shouldProbe({ ...wrong, answer: 'Paree', golds: ['Paris', 'Paree'] }, never, DEFAULT_PROBE_PROBABILITY));
+  t.true(shouldProbe(wrong, () => 0.198, DEFAULT_PROBE_PROBABILITY));
+  t.false(shouldProbe(wrong, () => 0.199, DEFAULT_PROBE_PROBABILITY)); // 20/101 = 0.19802
   t.true(shouldProbe(wrong, () => 0.5, 0.6));
   t.false(shouldProbe(wrong, () => 0, 0));
   t.true(Math.abs(DEFAULT_PROBE_PROBABILITY - 0.198) < 0.0001);
@@ -73,7 +76,7 @@ test('u < 20/101 is the same event as randint(0, 100) < 20 on the same draws', (
   const b = mulberry32(9);
   const wrong = { isProbe: false, validation: false, answer: 'x', golds: ['y'] };
   for (let i = 0; i < 20000; i++) {
-    if (shouldProbe(wrong, a) !== randomInt(b, 0, 100) < 20) t.fail(`draw ${i} differs`);
+    if (shouldProbe(wrong, a, DEFAULT_PROBE_PROBABILITY) !== randomInt(b, 0, 100) < 20) t.fail(`draw ${i} differs`);
   }
   t.pass();
 });
@@ -98,15 +101,15 @@ test('the hook fires with probability 20/101 on wrong original answers and draws
 });
 
 test('the hook never fires for correct answers, probes or validation; p = 1 always fires on wrong answers', (t) => {
-  const always = createProbeTrigger({ trie, seed: 2, probability: 1 });
-  const validation = createProbeTrigger({ trie, seed: 2, probability: 1, validation: true });
+  const always = createProbeTrigger({ trie, seed: 2, rex: { probeProbability: 1 } });
+  const validation = createProbeTrigger({ trie, seed: 2, rex: { probeProbability: 1 }, validation: true });
   for (let rowId = 0; rowId < 500; rowId++) {
     if (always(context(rowId, 'paris')) !== null) t.fail('fired on a correct answer');
     if (always(context(rowId, 'Lyon', { isProbe: true })) !== null) t.fail('fired for a probe');
     if (validation(context(rowId)) !== null) t.fail('fired in validation');
     if (always(context(rowId)) === null) t.fail('p = 1 did not fire');
   }
-  const none = createProbeTrigger({ trie, seed: 2, probability: 0 });
+  const none = createProbeTrigger({ trie, seed: 2, rex: { probeProbability: 0 } });
   t.is(none(context(0)), null);
   t.pass();
 });
@@ -122,14 +125,14 @@ test('deterministic per (seed, question, row, turn), whatever the call order', (
   const other = createProbeTrigger({ trie, seed: 8 });
   t.notDeepEqual(contexts.map((c) => other(c)), a);
   // Numeric and string question ids are different keys.
-  const numeric = createProbeTrigger({ trie, seed: 7, probability: 0.5 });
+  const numeric = createProbeTrigger({ trie, seed: 7, rex: { probeProbability: 0.5 } });
   const decisions = Array.from({ length: 200 }, (_, i) => [numeric(context(i, 'x', { questionId: 1 })), numeric(context(i, 'x', { questionId: '1' }))]);
   t.true(decisions.some(([x, y]) => (x === null) !== (y === null)));
 });
 
 test('bad options and contexts are refused', (t) => {
   t.throws(() => createProbeTrigger({ trie: null as never }), { instanceOf: TypeError, message: /options.trie/ });
-  t.throws(() => createProbeTrigger({ trie, probability: 2 }), { instanceOf: RangeError, message: /options.probability/ });
+  t.throws(() => createProbeTrigger({ trie, rex: { probeProbability: 2 } }), { message: /options.rex[\s\S]*probeProbability/ });
   t.throws(() => createProbeTrigger({ trie, seed: 0.5 }), { instanceOf: TypeError, message: /options.seed/ });
   const trigger = createProbeTrigger({ trie });
   t.throws(() => trigger({ ...context(0), golds: 'Paris' as never }), { instanceOf: TypeError, message: /context.golds/ });

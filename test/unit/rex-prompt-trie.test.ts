@@ -2,7 +2,7 @@
 // children, sequence probabilities equal to multiplicity / pool size, the KeyError guard, duplicates, draws.
 import test from 'ava';
 
-import { mulberry32 } from '../../lib/algo/random.js';
+import { mulberry32 } from '../../lib/util/random.js';
 import { RexragError } from '../../lib/errors.js';
 import { EXPLORATION_PROMPTS } from '../../lib/explore/prompt-pool.js';
 import { PromptTrie } from '../../lib/explore/prompt-trie.js';

@@ -3,11 +3,11 @@
 import test from 'ava';
 
 import { batchMixture, computeBehaviourLogps } from '../../lib/algo/probe-policy.js';
-import { createProbeTrigger, type ProbeTriggerContext } from '../../lib/algo/probe-trigger.js';
+import { createProbeTrigger, type ProbeTriggerContext } from '../../lib/explore/probe-trigger.js';
 import { probeBudget, scoreProbe, selectProbes } from '../../lib/algo/trajectory-filter.js';
 import { PromptTrie } from '../../lib/explore/prompt-trie.js';
 import { scoreAnswer } from '../../lib/reward/qa-em.js';
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 import { runRollouts } from '../../lib/rollout/rollout-loop.js';
 import { CharTokenizer } from '../helpers/char-tokenizer.js';
 import { FakeRetriever } from '../helpers/fake-retriever.js';
@@ -31,7 +31,7 @@ test('trigger → probe → filter → β: the probe prompt tokens get their tri
     if (response.includes('<information>')) return '<think>So it is Lyon.</think>\n<answer> Lyon </answer>';
     return '<think>Look it up.</think>\n<search> capital of France </search>';
   });
-  const trigger = createProbeTrigger({ trie, seed: 3, probability: 1 });
+  const trigger = createProbeTrigger({ trie, seed: 3, rex: { probeProbability: 1 } });
   const seen: ProbeTriggerContext[] = [];
   const chosen = new Map<number, number>();
   const trajectories = await runRollouts({
@@ -40,7 +40,7 @@ test('trigger → probe → filter → β: the probe prompt tokens get their tri
     retriever: new FakeRetriever(),
     questions: [{ id: 'q1', question: 'capital of France', golds: ['Paris'] }],
     groupSize: 3,
-    sampling: { temperature: 1, topP: 1, topK: 0, seed: 1 },
+    seed: 1,
     onAnswer: (context) => {
       seen.push(context);
       const decision = trigger(context);

@@ -11,7 +11,7 @@ import {
   scoreProbe,
   selectProbes,
 } from '../../lib/algo/trajectory-filter.js';
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 
 const M = COMPONENT.model;
 const P = COMPONENT['probe-prompt'];

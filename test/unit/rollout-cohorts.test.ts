@@ -11,7 +11,6 @@ import { ScriptedSession, type Script } from '../helpers/scripted-session.js';
 
 const script: Script = ({ rowCall }) => (rowCall === 0 ? '<think>x</think><search>q</search>' : '<answer>a</answer>');
 const questions = [1, 2, 3, 4].map((id) => ({ id, question: `question ${id}`, golds: ['a'] }));
-const sampling = { temperature: 1, topP: 1, topK: 0, seed: 1 };
 
 /** A scripted session whose generate takes `ms`, one call at a time across sessions (like the torch queue). */
 class SlowSession extends ScriptedSession {
@@ -52,7 +51,7 @@ test('a cohort searches while another cohort generates, and the trajectories mat
       sessions.push(session);
       return session;
     },
-    cohorts: 2, tokenizer, retriever: slowRetriever, questions, groupSize: 2, sampling, maxTurns: 2,
+    tokenizer, retriever: slowRetriever, questions, groupSize: 2, seed: 1, rollout: { cohorts: 2, maxTurns: 2 },
   });
   const overlaps = log.filter((a) => a.kind === 'search').some((s) =>
     log.some((g) => g.kind === 'generate' && g.start < s.end && s.start < g.end));
@@ -60,7 +59,7 @@ test('a cohort searches while another cohort generates, and the trajectories mat
   t.is(sessions.length, 2);
   t.true(sessions.every((s) => s.disposed));
 
-  const plain = await runRollouts({ session: new ScriptedSession(tokenizer, script), tokenizer, retriever: new FakeRetriever(fakeHits), questions, groupSize: 2, sampling, maxTurns: 2 });
+  const plain = await runRollouts({ session: new ScriptedSession(tokenizer, script), tokenizer, retriever: new FakeRetriever(fakeHits), questions, groupSize: 2, seed: 1, rollout: { maxTurns: 2 } });
   const strip = (x: typeof plain) => x.map(({ rowId, questionId, responseTokens, components, answer, finishReason }) => ({ rowId, questionId, responseTokens, components, answer, finishReason }));
   t.deepEqual(strip(cohortOut), strip(plain));
 });

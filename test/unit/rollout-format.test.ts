@@ -3,7 +3,7 @@
 import test from 'ava';
 
 import { findFirstActionBlock, hasMatchingOpenTag, truncateAfterFirstAction } from '../../lib/rollout/actions.js';
-import { COMPONENT, componentName, lossMaskFromComponents } from '../../lib/rollout/components.js';
+import { COMPONENT, componentName, lossMaskFromComponents } from '../../lib/algo/components.js';
 import {
   formatDocuments,
   informationObservation,

@@ -2,8 +2,9 @@
 // loss masks and log-probs of each trajectory, the number of generate and search calls, and the probe hook.
 import test from 'ava';
 
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 import { informationObservation } from '../../lib/rollout/observation.js';
+import { rolloutConfigSchema, type RolloutConfigInput } from '../../lib/config/rollout-config.js';
 import { runRollouts } from '../../lib/rollout/rollout-loop.js';
 import type { ProbeContext, RolloutEvent, RolloutOptions, Trajectory } from '../../lib/rollout/rollout-types.js';
 import { buildPromptMessages } from '../../lib/rollout/search-r1-prompt.js';
@@ -13,7 +14,7 @@ import { fakeLogprobs, ScriptedSession, type Script, type ScriptInput } from '..
 
 // '\n<' makes "\n<answer>" start inside a token; '>\n' makes a closing tag end inside one.
 const tokenizer = new CharTokenizer(['\n<', '>\n']);
-const sampling = { temperature: 1, topP: 1, topK: 0, seed: 7 };
+const ROLLOUT_KEYS = new Set(Object.keys(rolloutConfigSchema.shape));
 const questions = [
   { id: 'q1', question: 'capital of France', golds: ['Paris'] },
   { id: 'q2', question: 'capital of Italy', golds: ['Rome'] },
@@ -36,17 +37,21 @@ function promptTokensOf(question: string): number[] {
 function setup(script: Script, retriever = new FakeRetriever()) {
   const session = new ScriptedSession(tokenizer, script);
   const events: RolloutEvent[] = [];
-  const run = (options: Partial<RolloutOptions> = {}) =>
-    runRollouts({
+  // Rollout-config keys go into options.rollout, everything else is a runRollouts option.
+  const run = (options: Partial<RolloutOptions> & RolloutConfigInput = {}) => {
+    const entries = Object.entries(options);
+    return runRollouts({
       session,
       tokenizer,
       retriever,
       questions,
       groupSize: 2,
-      sampling,
+      seed: 7,
       onEvent: (event) => events.push(event),
-      ...options,
+      ...Object.fromEntries(entries.filter(([key]) => !ROLLOUT_KEYS.has(key))),
+      rollout: Object.fromEntries(entries.filter(([key]) => ROLLOUT_KEYS.has(key))),
     });
+  };
   return { session, retriever, events, run };
 }
 
@@ -425,15 +430,13 @@ test('bad options are rejected before anything runs', async (t) => {
   const { session, run } = setup(() => '<answer> x </answer>');
   await t.throwsAsync(run({ questions: [questions[0]!, { ...questions[1]!, id: 'q1' }] }), { instanceOf: RangeError, message: /not unique/ });
   await t.throwsAsync(run({ groupSize: 0 }), { instanceOf: RangeError, message: /options.groupSize/ });
-  await t.throwsAsync(run({ sampling: { ...sampling, maxNewTokens: 100 }, maxResponseTokensPerTurn: 50 }), {
-    instanceOf: RangeError,
-    message: /maxNewTokens \(100\) differs/,
-  });
+  await t.throwsAsync(run({ maxTurns: -1 }), { code: 'ERR_INVALID_ARG', message: /options\.rollout[\s\S]*maxTurns/ } as never);
+  await t.throwsAsync(run({ seed: 0.5 }), { instanceOf: TypeError, message: /options.seed/ });
   await t.throwsAsync(run({ questions: [{ id: 'x', question: '', golds: [] }] }), { instanceOf: RangeError, message: /question must not be empty/ });
-  await t.throwsAsync(run({ sampling: { ...sampling, topP: 0 } }), { instanceOf: RangeError, message: /topP/ });
+  await t.throwsAsync(run({ topP: 0 }), { code: 'ERR_INVALID_ARG', message: /topP/ } as never);
   t.is(session.generateCalls.length, 0);
-  // sampling.maxNewTokens alone sets the per-turn budget.
-  const trajectories = await run({ sampling: { ...sampling, maxNewTokens: 64 } });
+  // The rollout section alone sets the per-turn budget.
+  const trajectories = await run({ maxResponseTokensPerTurn: 64 });
   t.is(session.generateCalls[0]!.options.maxNewTokens, 64);
   t.is(trajectories.length, 4);
 });

@@ -18,7 +18,7 @@ import { writeTinyModel } from '../../lib/model/tiny-model.js';
 import { buildIndex } from '../../lib/retrieval/build.js';
 import { LocalRetriever } from '../../lib/retrieval/local-retriever.js';
 import { findFirstActionBlock } from '../../lib/rollout/actions.js';
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 import { informationObservation } from '../../lib/rollout/observation.js';
 import { buildPromptMessages } from '../../lib/rollout/search-r1-prompt.js';
 import { loadTokenizer, type HfTokenizer } from '../../lib/tokenizer/hf-tokenizer.js';

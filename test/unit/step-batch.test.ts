@@ -4,15 +4,14 @@
 import test from 'ava';
 
 import { rlConfigSchema } from '../../lib/config/rl-config.js';
-import { PromptTrie } from '../../lib/explore/prompt-trie.js';
-import { COMPONENT } from '../../lib/rollout/components.js';
+import { COMPONENT } from '../../lib/algo/components.js';
 import type { Trajectory } from '../../lib/rollout/rollout-types.js';
-import { buildStepData } from '../../lib/train/rl-batch.js';
+import { createAlgorithm } from '../../lib/train/algorithms/index.js';
+import { buildStepData } from '../../lib/train/step-batch.js';
 import { CharTokenizer } from '../helpers/char-tokenizer.js';
 
 const tokenizer = new CharTokenizer();
 const prompts = ['<think> ab', '<think> ac'];
-const trie = PromptTrie.fromPrompts(tokenizer, prompts);
 const M = COMPONENT.model;
 const P = COMPONENT['probe-prompt'];
 
@@ -41,8 +40,9 @@ test('REX-RAG batch: filter, mixture, behaviour log-probs, group advantages and 
   const rewards = [0, 1, 0, 0, 1, 0];
   // π_old: the probe on q1 finds its prompt more likely (−0.5 per prompt token vs −3).
   const oldLogps = trajectories.map((tr) => tr.responseTokens.map((_, k) => (tr.components[k] === P ? (tr.rowId === 4 ? -0.5 : -3) : -1)));
-  const config = rlConfigSchema.parse({ algorithm: 'rex-rag', groupSize: 2, rex: { keepRatio: 0.25 } });
-  const data = buildStepData(trajectories, rewards, oldLogps, { config, rho: 0.25, trie, questionsPerStep: 2 });
+  const config = rlConfigSchema.parse({ algorithm: 'rex-rag', groupSize: 2, rex: { keepRatio: 0.25, promptPool: prompts } });
+  const algorithm = createAlgorithm(config, tokenizer);
+  const data = buildStepData({ trajectories, rewards, oldLogps, questionsPerStep: 2, groupSize: 2 }, algorithm);
 
   t.is(data.metrics['probe/budget'], 1, 'floor(2 questions × 2 rollouts × 0.25)');
   t.deepEqual(data.trained.map((tr) => tr.rowId), [0, 1, 2, 3, 4], 'the higher-scoring probe is kept');
@@ -64,16 +64,17 @@ test('REX-RAG batch: filter, mixture, behaviour log-probs, group advantages and 
   t.true(Math.abs((data.batch.advantages[4] as number) - (1 - mean) / (std + 1e-6)) < 1e-9);
   t.is(data.metrics['deadend/rate'], 0.5, 'q2 failed entirely among the originals');
   t.is(data.metrics['deadend/after_probes'], 0.5);
-  t.true(Math.abs(data.nextRho - (0.9 * 0.25 + 0.1 * 1)) < 1e-12, 'the kept probe was correct');
+  t.true(Math.abs(algorithm.state().rho - (0.9 * 0.25 + 0.1 * 1)) < 1e-12, 'the kept probe was correct');
   t.deepEqual(data.batch.lossMask[4], [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1].slice(0, data.batch.ids[4]!.length));
 });
 
 test('GRPO batch: no probes, behaviour = π_old, keep ratio unchanged', (t) => {
   const trajectories = [trajectory(0, 'q1'), trajectory(1, 'q1')];
   const config = rlConfigSchema.parse({ algorithm: 'grpo', groupSize: 2 });
-  const data = buildStepData(trajectories, [1, 0], [[-1, -2, -3], [-1, -1, -1]], { config, rho: 0.12, questionsPerStep: 1 });
+  const algorithm = createAlgorithm(config, tokenizer);
+  const data = buildStepData({ trajectories, rewards: [1, 0], oldLogps: [[-1, -2, -3], [-1, -1, -1]], questionsPerStep: 1, groupSize: 2 }, algorithm);
   t.deepEqual(data.batch.behaviourLogps![0], [0, 0, -1, -2, -3]);
   t.is(data.metrics['is/alpha'], 0);
-  t.is(data.nextRho, 0.12);
+  t.is(algorithm.state().rho, 0.12);
   t.deepEqual(data.batch.advantages.map((a) => Math.sign(a as number)), [1, -1]);
 });

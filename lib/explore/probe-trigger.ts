@@ -2,14 +2,13 @@
 // turn, spawn a probe with probability p and splice a uniformly drawn pool prompt. Returned as the rollout loop's
 // `onAnswer` hook; cloning and splicing are the loop's, μ and the filter are probe-policy.ts's and
 // trajectory-filter.ts's.
-import type { PromptTrie } from '../explore/prompt-trie.js';
+import { parseConfig } from '../config/resolve-config.js';
+import { rexConfigSchema, type RexConfigInput } from '../config/rex-config.js';
+import type { PromptTrie } from './prompt-trie.js';
 import { exactMatch } from '../reward/qa-em.js';
 import type { ProbeContext, ProbeDecision } from '../rollout/rollout-types.js';
 import { describe, expectArray, expectBoolean, expectInteger, expectNumber, expectObject, expectString } from '../validate.js';
-import { drawUniform, keyedRandom, type RandomSource } from './random.js';
-
-/** The reference's `random.randint(0, 100) < revision_prob` with revision_prob = 20: 20 of 101 integers. */
-export const DEFAULT_PROBE_PROBABILITY = 20 / 101;
+import { drawUniform, keyedRandom, type RandomSource } from '../util/random.js';
 
 export interface ProbeTriggerInput {
   /** The answering trajectory is itself a probe (probes never spawn probes). */
@@ -26,7 +25,7 @@ export interface ProbeTriggerInput {
  * golds, SQuAD normalisation), and then ONE draw u of `random` with u < probability. Nothing is drawn unless the
  * first three hold, as in the reference's short-circuit.
  */
-export function shouldProbe(input: ProbeTriggerInput, random: RandomSource, probability = DEFAULT_PROBE_PROBABILITY): boolean {
+export function shouldProbe(input: ProbeTriggerInput, random: RandomSource, probability: number): boolean {
   expectObject(input, 'input');
   expectNumber(probability, 'probability', { min: 0, max: 1 });
   if (expectBoolean(input.validation, 'input.validation')) return false;
@@ -44,8 +43,8 @@ export interface ProbeTriggerOptions {
    * step (e.g. base seed + step). Default 0.
    */
   seed?: number;
-  /** Probability p of a probe per wrong original answer. Default 20/101. */
-  probability?: number;
+  /** REX-RAG's section of the run config (its `probeProbability` is p); missing keys take the schema's defaults. */
+  rex?: RexConfigInput;
   /** Validation rollouts: the hook never fires. Default false. */
   validation?: boolean;
 }
@@ -69,7 +68,7 @@ export function createProbeTrigger(options: ProbeTriggerOptions): (context: Prob
   expectObject(trie, 'options.trie');
   if (typeof trie.sample !== 'function') throw new TypeError('options.trie must be a PromptTrie');
   const seed = expectInteger(options.seed ?? 0, 'options.seed');
-  const probability = expectNumber(options.probability ?? DEFAULT_PROBE_PROBABILITY, 'options.probability', { min: 0, max: 1 });
+  const probability = parseConfig(rexConfigSchema, options.rex ?? {}, 'options.rex').probeProbability;
   const validation = expectBoolean(options.validation ?? false, 'options.validation');
   return (context) => {
     expectObject(context, 'context');

@@ -1,7 +1,7 @@
-// Small deterministic random numbers for the REX-RAG algorithm pieces (probe triggers, prompt draws): mulberry32,
-// Python-style randint, and streams keyed by a seed plus a string so that a draw does not depend on call order.
-// Nothing here is cryptographic; torch-side sampling has its own seeds.
-import { hashString } from '../retrieval/hash.js';
+// Small deterministic random numbers shared by every layer (probe triggers, prompt draws, question order, worlds):
+// mulberry32, Python-style randint, shuffles, and streams keyed by a seed plus a string so that a draw does not
+// depend on call order. Nothing here is cryptographic; torch-side sampling has its own seeds.
+import { hashString } from './hash.js';
 import { expectInteger, expectString } from '../validate.js';
 
 /** A source of uniform floats in [0, 1). */
@@ -52,4 +52,25 @@ export function drawUniform(random: RandomSource): number {
     throw new RangeError(`random() must return a number in [0, 1), got ${String(u)}`);
   }
   return u;
+}
+
+/** One element of `items`, uniformly. */
+export function pick<T>(random: RandomSource, items: readonly T[]): T {
+  if (items.length === 0) throw new RangeError('cannot pick from an empty list');
+  return items[Math.min(items.length - 1, Math.floor(drawUniform(random) * items.length))]!;
+}
+
+/** A Fisher–Yates shuffle of a copy of `items` (the last position is drawn first). */
+export function shuffled<T>(random: RandomSource, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.min(i, Math.floor(drawUniform(random) * (i + 1)));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** The indices 0..n−1 in the order of a seeded Fisher–Yates shuffle (mulberry32 of `seed`). */
+export function seededPermutation(n: number, seed: number): number[] {
+  return shuffled(mulberry32(seed), Array.from({ length: n }, (_, i) => i));
 }
