@@ -3,7 +3,7 @@
 // text is generated from the schema.
 import type { z } from 'zod';
 
-import type { OptionSpec, OptionValues } from './parse.js';
+import { valueFlags, type OptionSpec, type OptionValues } from './parse.js';
 import { CliUsageError } from './usage.js';
 
 /** Flag name → key of the section. */
@@ -23,9 +23,14 @@ export const ROLLOUT_FLAGS: FlagTable = {
   cohorts: 'cohorts',
 };
 
+/** The rollout flags that matter to greedy evaluation (no sampling settings). */
+export const EVAL_ROLLOUT_FLAGS: FlagTable = Object.fromEntries(
+  Object.entries(ROLLOUT_FLAGS).filter(([flag]) => !['temperature', 'top-p', 'top-k'].includes(flag)),
+);
+
 /** parseArgs options for the flags of a table (every flag takes a value). */
 export function flagOptions(table: FlagTable): OptionSpec {
-  return Object.fromEntries(Object.keys(table).map((flag) => [flag, { type: 'string' as const }]));
+  return valueFlags(...Object.keys(table));
 }
 
 /** A number when the text is one, else the text (enum values). */

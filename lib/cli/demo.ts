@@ -3,7 +3,7 @@
 import { labSummaryText } from '../report/lab-report.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
-import { numberOption, stringOption } from './parse.js';
+import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--self-check]
@@ -37,7 +37,7 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
-  options: { dir: { type: 'string' }, seed: { type: 'string' }, scale: { type: 'string' }, 'self-check': { type: 'boolean' } },
+  options: { ...valueFlags('dir', 'seed', 'scale'), ...switchFlags('self-check') },
   async run(values) {
     if (values['self-check']) return selfCheck();
     const scale = stringOption(values, 'scale') ?? 'demo';

@@ -3,23 +3,23 @@ import { rolloutConfigSchema } from '../config/rollout-config.js';
 import { readQuestionsJsonl } from '../data/questions.js';
 import { evaluate } from '../eval/evaluate.js';
 import { loadPolicy } from '../model/load-policy.js';
-import { flagHelp, flagOptions, ROLLOUT_FLAGS, sectionFromFlags } from './config-flags.js';
-import { stringOption } from './parse.js';
+import { flagHelp, flagOptions, EVAL_ROLLOUT_FLAGS, sectionFromFlags } from './config-flags.js';
+import { stringOption, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { defineCommand } from './usage.js';
 
 const usage = `usage: rexrag eval --model DIR (--index DIR | --retriever URL) --questions FILE.jsonl [options]
-${flagHelp(rolloutConfigSchema, ROLLOUT_FLAGS)}
+${flagHelp(rolloutConfigSchema, EVAL_ROLLOUT_FLAGS)}
 Prints {"questions", "em", "f1", "searchesMean", "answeredRate"}; greedy decoding, no probes (as the reference).`;
 
 export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'evaluate a model (greedy, EM/F1) on a question file against a retriever',
   usage,
-  options: { model: { type: 'string' }, ...retrieverOptions, questions: { type: 'string' }, device: { type: 'string' }, ...flagOptions(ROLLOUT_FLAGS) },
+  options: { ...valueFlags('model', 'questions', 'device'), ...retrieverOptions, ...flagOptions(EVAL_ROLLOUT_FLAGS) },
   async run(values) {
     const questions = await readQuestionsJsonl(stringOption(values, 'questions', true));
-    const rollout = sectionFromFlags(rolloutConfigSchema, ROLLOUT_FLAGS, values);
+    const rollout = sectionFromFlags(rolloutConfigSchema, EVAL_ROLLOUT_FLAGS, values);
     const retriever = await openRetriever(values);
     const policy = await loadPolicy(stringOption(values, 'model', true), { device: stringOption(values, 'device') ?? 'cpu' });
     try {

@@ -1,6 +1,6 @@
 // `rexrag generate`: loads a model folder, generates one completion for a prompt, prints JSON.
 import { loadPolicy } from '../model/load-policy.js';
-import { numberOption, stringOption } from './parse.js';
+import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag generate --model DIR --prompt TEXT [options]
@@ -21,11 +21,9 @@ export const generateCommand = defineCommand({
   summary: 'generate a completion with a model folder (JSON out)',
   usage,
   options: {
-      model: { type: 'string' }, prompt: { type: 'string' }, chat: { type: 'boolean' },
-      'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
-      'top-k': { type: 'string' }, seed: { type: 'string' }, stop: { type: 'string', multiple: true },
-      dtype: { type: 'string' }, device: { type: 'string' },
-    },
+    ...valueFlags('model', 'prompt', 'max-new-tokens', 'temperature', 'top-p', 'top-k', 'seed', 'dtype', 'device'),
+    ...switchFlags('chat'), stop: { type: 'string', multiple: true },
+  },
   async run(values) {
     const model = stringOption(values, 'model', true);
     const prompt = stringOption(values, 'prompt', true);

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { loadPolicy } from '../model/load-policy.js';
-import { stringOption } from './parse.js';
+import { stringOption, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag logprobs --model DIR --ids-file FILE [--dtype float32|bfloat16] [--device DEV]
@@ -13,7 +13,7 @@ export const logprobsCommand = defineCommand({
   name: 'logprobs',
   summary: 'score token sequences with a model folder (JSON out)',
   usage,
-  options: { model: { type: 'string' }, 'ids-file': { type: 'string' }, dtype: { type: 'string' }, device: { type: 'string' } },
+  options: valueFlags('model', 'ids-file', 'dtype', 'device'),
   async run(values) {
     const model = stringOption(values, 'model', true);
     const idsFile = stringOption(values, 'ids-file', true);

@@ -1,7 +1,7 @@
 // `rexrag make-tiny-model`: writes a tiny random Qwen2 folder (config, weights, tokenizer) for tests and demos.
 // The folder format is lib/model/tiny-model.ts's business; this file only parses options and prints a summary.
 import { writeTinyModel } from '../model/tiny-model.js';
-import { numberOption, stringOption } from './parse.js';
+import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = [
@@ -19,13 +19,7 @@ export const makeTinyModelCommand = defineCommand({
   name: 'make-tiny-model',
   summary: 'write a tiny random Qwen2 model folder (weights, config, tokenizer) for tests and demos',
   usage,
-  options: {
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      dtype: { type: 'string' },
-      shards: { type: 'string' },
-      tie: { type: 'boolean' },
-    },
+  options: { ...valueFlags('out', 'seed', 'dtype', 'shards'), ...switchFlags('tie') },
   async run(values) {
     const out = stringOption(values, 'out', true);
     const dtype = stringOption(values, 'dtype') ?? 'float32';

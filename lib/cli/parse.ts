@@ -45,3 +45,13 @@ export function numberOption(values: OptionValues, name: string, fallback: numbe
   if (range.max !== undefined && number > range.max) throw new CliUsageError(`--${name} must be <= ${range.max}, got ${number}`);
   return number;
 }
+
+/** parseArgs options for flags that take a value. */
+export function valueFlags(...names: string[]): OptionSpec {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' as const }]));
+}
+
+/** parseArgs options for flags without a value (switches). */
+export function switchFlags(...names: string[]): OptionSpec {
+  return Object.fromEntries(names.map((name) => [name, { type: 'boolean' as const }]));
+}

@@ -8,7 +8,7 @@ import { loadPolicy } from '../model/load-policy.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
 import { flagHelp, flagOptions, ROLLOUT_FLAGS, sectionFromFlags } from './config-flags.js';
-import { numberOption, stringOption } from './parse.js';
+import { numberOption, stringOption, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
@@ -24,10 +24,7 @@ export const rolloutCommand = defineCommand({
   name: 'rollout',
   summary: 'run Search-R1 multi-turn rollouts of a model against a retriever (JSONL out)',
   usage,
-  options: {
-    model: { type: 'string' }, ...retrieverOptions, questions: { type: 'string' }, 'group-size': { type: 'string' },
-    seed: { type: 'string' }, out: { type: 'string' }, device: { type: 'string' }, ...flagOptions(ROLLOUT_FLAGS),
-  },
+  options: { ...valueFlags('model', 'questions', 'group-size', 'seed', 'out', 'device'), ...retrieverOptions, ...flagOptions(ROLLOUT_FLAGS) },
   async run(values) {
     const questions = await readQuestionsJsonl(stringOption(values, 'questions', true));
     const groupSize = numberOption(values, 'group-size', 5, { integer: true, min: 1 });

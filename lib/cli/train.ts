@@ -7,7 +7,7 @@ import { resolveConfig } from '../config/resolve-config.js';
 import { readQuestionsJsonl } from '../data/questions.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
 import { runRl, type RlEvent } from '../train/rl-loop.js';
-import { stringOption } from './parse.js';
+import { stringOption, switchFlags, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { defineCommand } from './usage.js';
 
@@ -34,10 +34,9 @@ export const trainCommand = defineCommand({
   summary: 'train a model with GRPO or REX-RAG against a retriever',
   usage,
   options: {
-      model: { type: 'string' }, ...retrieverOptions, train: { type: 'string' }, dev: { type: 'string' },
-      config: { type: 'string' }, set: { type: 'string', multiple: true }, out: { type: 'string' }, resume: { type: 'boolean' },
-      device: { type: 'string' },
-    },
+    ...valueFlags('model', 'train', 'dev', 'config', 'out', 'device'), ...retrieverOptions, ...switchFlags('resume'),
+    set: { type: 'string', multiple: true },
+  },
   async run(values) {
     const out = stringOption(values, 'out', true);
     const config = await resolveConfig(rlConfigSchema, {

@@ -1,7 +1,7 @@
 // Pronounceable invented names for the synthetic world: words built from consonant-vowel syllables, each used
 // at most once per world, and never a well-known real name or a word the world's sentences use. Which entity
 // gets which name is left to world-generate.ts.
-import { drawUniform, randomInt, type RandomSource } from '../util/random.js';
+import { drawUniform, pick, randomInt, shuffled, type RandomSource } from '../util/random.js';
 
 const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'th', 'sh', 'br', 'dr', 'kr', 'tr'];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'a', 'e', 'i', 'o', 'ai', 'ou'];
@@ -69,18 +69,4 @@ export class NameGenerator {
   }
 }
 
-/** One element of `items`, uniformly. */
-export function pick<T>(random: RandomSource, items: readonly T[]): T {
-  if (items.length === 0) throw new RangeError('cannot pick from an empty list');
-  return items[Math.min(items.length - 1, Math.floor(drawUniform(random) * items.length))]!;
-}
-
-/** A Fisher–Yates shuffle of a copy of `items`. */
-export function shuffled<T>(random: RandomSource, items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.min(i, Math.floor(drawUniform(random) * (i + 1)));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
+export { pick, shuffled };
