@@ -11,6 +11,12 @@ export const rexConfigSchema = z
     capKeepRatio: z.boolean().default(false).describe('cap the adaptive ratio at keepRatio (the DAPO trainer variant)'),
     minErrorRate: z.number().gt(0).max(1).default(1e-3).describe('floor on z in the probe-prefix density'),
     promptPool: z.array(z.string().min(1)).optional().describe('custom exploration prompts (default: the 30 built in)'),
+    poolSize: z.number().int().min(1).optional().describe('use only the first N prompts of the pool (the paper ablates 5, 15, 30)'),
+    filter: z.boolean().default(true).describe('the trajectory filter: false keeps every probe (no budget)'),
+    correction: z
+      .enum(['mixture', 'none', 'coarse'])
+      .default('mixture')
+      .describe("probe tokens' behaviour policy: the mixture with the trie density (mixture), π_old as if on-policy (none), or the whole prompt's 1/N charged to its first token (coarse)"),
   })
   .strict();
 

@@ -13,6 +13,10 @@ export const rolloutConfigSchema = z
     topP: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass; 1 disables it'),
     topK: z.number().int().min(0).default(0).describe('keep the k most likely tokens; 0 disables it'),
     invalidNotice: z.enum(['rex', 'search-r1']).default('rex').describe("text appended after a turn without an action: REX-RAG's or Search-R1's"),
+    onEosWithoutAction: z
+      .enum(['end', 'notice'])
+      .default('end')
+      .describe("EOS before any action block: end the row (keeping the EOS as its last trained token) or, as the reference, drop the EOS, append the invalid-action notice and continue"),
     cohorts: z.number().int().min(1).default(2).describe('question cohorts run concurrently (retrieval overlaps generation)'),
   })
   .strict();

@@ -40,7 +40,7 @@ export interface Continuation {
 export class PromptTrie {
   /** Number of prompts in the pool (with multiplicity). */
   readonly size: number;
-  /** Every prompt's first token is the same one (true for the `<think>` pool), so μ = 1 there is exact. */
+  /** Every prompt's first token is the same one (true for the `<think>` pools): μ_1 = 1, as the reference assumes. */
   readonly sharedFirstToken: boolean;
   /**
    * Indices of prompts whose tokens are a proper prefix of another prompt's tokens. The conditionals (like the
@@ -119,17 +119,14 @@ export class PromptTrie {
   }
 
   /**
-   * μ of each token of a spliced prompt, as the reference computes it (`dp_actor.update_policy` with
-   * `PrefixIndex.query`):
-   *   μ_1 = 1;
+   * μ of each token of a spliced prompt, the trie's conditional PMF (the reference's `PrefixIndex.query`):
    *   μ_k = (pool prompts starting with tokens[0..k−1] whose k-th token is tokens[k−1])
-   *         / (pool prompts starting with tokens[0..k−2] that have a k-th token),   k ≥ 2.
-   *
-   * Why μ_1 = 1: every prompt of the reference pool starts with the same `<think>` token, so the first token is
-   * certain once a probe is spawned; the choice among the prompts is spread over the later tokens, and the product
-   * μ_2·…·μ_m is the drawn prompt's pool frequency (1/30 for a distinct prompt). The "coarse" PPD of the ablation
-   * (a commented-out block in the reference) instead sets μ = 1/30 on the first prompt token and 1 on all the
-   * others, i.e. it charges the whole choice to the first token; pass such values to probePolicy to reproduce it.
+   *         / (pool prompts starting with tokens[0..k−2] that have a k-th token),   k ≥ 1,
+   * so the first token gets the share of pool prompts that start with it. The reference sets μ_1 = 1 outright;
+   * that is the same value whenever every pool prompt starts with the same token (the `<think>` pools, see
+   * sharedFirstToken), and the PMF stays exact for a custom pool that does not. The product μ_1·…·μ_m is the
+   * drawn prompt's pool frequency (1/30 for a distinct prompt of 30). The "coarse" density of the ablation is
+   * probe-policy.ts's coarseConditionals.
    *
    * Tokens that leave the trie (the reference raises a KeyError) are a RexragError ERR_INVALID_ARG naming the
    * position; tryConditionals returns null instead.
@@ -147,15 +144,11 @@ export class PromptTrie {
   }
 
   /**
-   * The product of the conditionals after the first token. For a pool prompt it equals
-   * (prompts with exactly these tokens) / size when sharedFirstToken holds and no prompt is a proper prefix of
-   * another (prefixPrompts empty); with several first tokens the denominator is the number of prompts sharing
-   * this one's first token.
+   * The product of the conditionals: for a pool prompt, (prompts with exactly these tokens) / size when no prompt
+   * is a proper prefix of another (prefixPrompts empty).
    */
   sequenceProbability(tokens: readonly number[]): number {
-    return this.conditionals(tokens)
-      .slice(1)
-      .reduce((product, mu) => product * mu, 1);
+    return this.conditionals(tokens).reduce((product, mu) => product * mu, 1);
   }
 
   /** Pool prompts whose tokens are exactly `tokens` (0 when none). */
@@ -204,7 +197,7 @@ export class PromptTrie {
               `token(s) with it${node.children.size === 0 ? ' (a pool prompt ends there)' : ''}; ` +
               'was the trie built with the rollout tokenizer?';
       }
-      mus.push(k === 0 ? 1 : child.count / (node.count - node.ends));
+      mus.push(child.count / (node.count - node.ends));
       node = child;
     }
     return mus;

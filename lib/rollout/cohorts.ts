@@ -24,7 +24,7 @@ export async function runRolloutsInCohorts(options: CohortRolloutOptions): Promi
   rest.questions.forEach((question, i) => parts[Math.floor((i * cohorts) / rest.questions.length)]!.push(question));
   const sessions = parts.map(() => createSession());
   try {
-    const results = await Promise.all(parts.map((questions, c) => runRolloutLoop({ ...rest, questions, session: sessions[c]! }, rollout)));
+    const results = await Promise.all(parts.map((questions, c) => runRolloutLoop({ ...rest, questions, session: sessions[c]! }, rollout, c)));
     // Renumber: originals of every cohort first (question order), then probes.
     const originals = results.flatMap((trajectories, c) => trajectories.filter((t) => !t.isProbe).map((t) => ({ t, c })));
     const probes = results.flatMap((trajectories, c) => trajectories.filter((t) => t.isProbe).map((t) => ({ t, c })));

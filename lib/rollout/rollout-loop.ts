@@ -3,6 +3,7 @@
 // search, observations appended as masked tokens, a final turn without search, and a hook where REX-RAG probes
 // are cloned. Rewards, advantages and the choice of probe prompts are left to the caller.
 import { parseConfig } from '../config/resolve-config.js';
+import { mixSeed } from '../util/random.js';
 import { rolloutConfigSchema, type RolloutConfig } from '../config/rollout-config.js';
 import { RexragError } from '../errors.js';
 import type { GeneratedRow, SamplingOptions } from '../model/generation-types.js';
@@ -70,15 +71,16 @@ interface Settings extends RolloutConfig {
  *
  * Per turn (turns 0..maxTurns−1, then one final turn):
  * - every active row generates in ONE `session.generate` call, with stop strings `</search>` and `</answer>` and
- *   the EOS ids; the call's seed is `seed + (index of the call in this run)`, so turns differ and a rerun
- *   is identical;
+ *   the EOS ids; the call's seed mixes (seed, cohort stream, index of the call in this loop) through splitmix64,
+ *   so turns, cohorts and nearby seeds draw unrelated numbers and a rerun is identical;
  * - the turn's text is parsed for the first complete `<(search|answer)>…</\1>` block. A row that stopped on a
  *   closing tag without its opening tag (an orphan) keeps generating in follow-up calls (all such rows together)
  *   until a complete block, EOS or the per-turn budget;
  * - answer: the row is done. search: the queries of all rows go to the retriever in ONE `search` call, issued as
  *   soon as the turn's generation is over; the observation (`\n\n<information>…</information>\n\n`, tokenised,
  *   capped to maxObservationTokens) is appended with component 'information'. Budget used without a block: the
- *   invalid-action notice is appended (component 'invalid'). EOS without a block: the row ends ('eos');
+ *   invalid-action notice is appended (component 'invalid'). EOS without a block: the row ends ('eos'), or with
+ *   `onEosWithoutAction: 'notice'` (the reference's behaviour) the EOS is dropped and the notice appended;
  * - in the final turn nothing is executed or appended: a search ends the row with 'max-turns', an exhausted
  *   budget with 'length'.
  *
@@ -108,9 +110,12 @@ export async function runRollouts(options: RolloutOptions): Promise<Trajectory[]
   return runRolloutLoop(options, rollout);
 }
 
-/** runRollouts with an already parsed rollout section (callers that parsed it once, e.g. the cohort runner). */
-export async function runRolloutLoop(options: RolloutOptions, rollout: RolloutConfig): Promise<Trajectory[]> {
-  return new RolloutLoop(checkOptions(options, rollout)).run();
+/**
+ * runRollouts with an already parsed rollout section (callers that parsed it once, e.g. the cohort runner).
+ * `stream` numbers concurrent loops sharing one seed (cohorts), so their generate calls draw different numbers.
+ */
+export async function runRolloutLoop(options: RolloutOptions, rollout: RolloutConfig, stream = 0): Promise<Trajectory[]> {
+  return new RolloutLoop(checkOptions(options, rollout), stream).run();
 }
 
 class RolloutLoop {
@@ -118,7 +123,10 @@ class RolloutLoop {
   private readonly bytes: TokenByteText;
   private calls = 0;
 
-  constructor(private readonly settings: Settings) {
+  constructor(
+    private readonly settings: Settings,
+    private readonly stream: number,
+  ) {
     this.bytes = new TokenByteText(settings.options.tokenizer.tokenBytes());
   }
 
@@ -196,7 +204,7 @@ class RolloutLoop {
         pending.map((row) => row.sessionRowId),
         {
           ...this.settings.sampling,
-          seed: this.settings.sampling.seed + call,
+          seed: mixSeed(this.settings.sampling.seed, this.stream, call),
           maxNewTokens,
           stopStrings: [...ACTION_STOP_STRINGS],
         },
@@ -287,6 +295,11 @@ class RolloutLoop {
         this.finish(row, 'answer', turn);
         if (!final && !row.isProbe) answered.push(row);
       } else if (outcome.kind === 'length' && !final) {
+        invalid.push(row);
+      } else if (outcome.kind === 'eos' && !final && this.settings.onEosWithoutAction === 'notice') {
+        // As the reference, which decodes turns without special tokens: the EOS goes, the notice follows.
+        this.truncate(row, row.response.length - 1);
+        this.emit({ type: 'tokens-dropped', turn, rowId: row.id, tokens: 1 });
         invalid.push(row);
       } else {
         this.finish(row, outcome.kind, turn);

@@ -14,7 +14,7 @@ import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { policyRollouts } from '../rollout/cohorts.js';
 import type { RolloutQuestion } from '../rollout/rollout-types.js';
-import { seededPermutation } from '../util/random.js';
+import { mixSeed, seededPermutation } from '../util/random.js';
 import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer } from './grpo-trainer.js';
@@ -113,8 +113,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const questions = questionsForStep(trainQuestions, config.questionsPerStep, step, config.seed);
     emit({ type: 'phase', step, phase: 'rollout' });
     const hook = algorithm.probeHook(step);
+    let probesSkipped = 0;
     const trajectories = await policyRollouts(policy, {
-      retriever, questions, groupSize: config.groupSize, rollout: config.rollout, seed: config.seed * 7919 + step,
+      retriever, questions, groupSize: config.groupSize, rollout: config.rollout, seed: mixSeed(config.seed, step),
+      onEvent: (event) => void (event.type === 'probe-skipped' && probesSkipped++),
       ...(hook ? { onAnswer: hook } : {}),
     });
     const rolloutSeconds = (Date.now() - started) / 1000;
@@ -129,6 +131,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const stepMetrics = await trainer.step(data.batch, { ...config.trainer.step, seed: config.trainer.step.seed + step });
     const metrics: Record<string, number> = {
       ...data.metrics,
+      'probe/skipped_context': probesSkipped,
       'train/loss': stepMetrics.loss,
       'train/pg_loss': stepMetrics.pgLoss,
       'train/kl': stepMetrics.kl,

@@ -70,6 +70,7 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
     'rollout/searches_mean': mean(originals.map((t) => t.searches.length)),
     'rollout/response_tokens_mean': mean(originals.map((t) => t.responseTokens.length)),
     'rollout/answered_rate': mean(originals.map((t) => (t.finishReason === 'answer' ? 1 : 0))),
+    ...selection.metrics,
   };
   return { batch, trained, rewards: trainedRewards, metrics };
 }

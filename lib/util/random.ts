@@ -74,3 +74,27 @@ export function shuffled<T>(random: RandomSource, items: readonly T[]): T[] {
 export function seededPermutation(n: number, seed: number): number[] {
   return shuffled(mulberry32(seed), Array.from({ length: n }, (_, i) => i));
 }
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** splitmix64's step: add the golden-ratio increment, then its finaliser (Steele et al.; 64-bit arithmetic). */
+function splitmix64(x: bigint): bigint {
+  let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  return z ^ (z >> 31n);
+}
+
+/**
+ * One seed from several non-negative integers (e.g. run seed, step, cohort, call), each folded in through
+ * splitmix64, so that nearby tuples give unrelated seeds: (step s, call c+1) and (step s+1, call c) no longer
+ * collide as they would with a plain sum. The result is a 53-bit integer (exact as a JavaScript number).
+ */
+export function mixSeed(...parts: number[]): number {
+  let state = 0n;
+  parts.forEach((part, i) => {
+    expectInteger(part, `parts[${i}]`, { min: 0 });
+    state = splitmix64(state ^ BigInt(part));
+  });
+  return Number(state >> 11n);
+}

@@ -79,3 +79,21 @@ test('rexrag rollout writes one JSONL trajectory per rollout with its reward', a
   t.is(bad.code, 2);
   t.regex(bad.stderr, /exactly one of --index DIR or --retriever URL/);
 });
+
+test('sampling seeds: the same question in two cohorts draws different tokens; the same seed reruns exactly', async (t) => {
+  const policy = await loadPolicy(join(root, 'model'));
+  const retriever = await LocalRetriever.open(join(root, 'index'));
+  // Two copies of one question, one per cohort, one row each: with a plain seed + call, both cohorts' first
+  // generate calls had the same seed and the rows (same prompt) sampled identical tokens.
+  const twins = [questions[0]!, { ...questions[0]!, id: 'q1-copy' }];
+  const run = () => runRolloutsInCohorts({
+    createSession: () => policy.createSession(), tokenizer: policy.tokenizer!, retriever, questions: twins, groupSize: 1,
+    seed: 5, rollout: { cohorts: 2, maxTurns: 1, maxResponseTokensPerTurn: 24, temperature: 1 },
+  });
+  const first = await run();
+  t.notDeepEqual(first[0]!.responseTokens, first[1]!.responseTokens, 'cohorts draw different numbers');
+  const again = await run();
+  t.deepEqual(again.map((tr) => tr.responseTokens), first.map((tr) => tr.responseTokens), 'a rerun with the same seed is identical');
+  policy.dispose();
+  await retriever.close();
+});

@@ -98,11 +98,14 @@ test('a prompt that is a proper prefix of another is flagged; conditionals count
   t.true(close(trie.sequenceProbability(ids('xc')), 1 / 3));
 });
 
-test('several first tokens: sharedFirstToken is false and μ_1 is still 1', (t) => {
+test('several first tokens: μ_1 is the share of prompts starting with that token, and the product is the pool frequency', (t) => {
   const trie = PromptTrie.fromPrompts(chars, ['ab', 'ac', 'db']);
   t.false(trie.sharedFirstToken);
-  t.deepEqual(trie.conditionals(ids('db')), [1, 1]);
-  t.true(close(trie.sequenceProbability(ids('ab')), 1 / 2), 'over the prompts sharing its first token');
+  // The reference assumes μ_1 = 1; with a pool whose prompts start differently that overstates the density.
+  t.deepEqual(trie.conditionals(ids('db')), [1 / 3, 1]);
+  t.deepEqual(trie.conditionals(ids('ab')), [2 / 3, 1 / 2]);
+  t.true(close(trie.sequenceProbability(ids('ab')), 1 / 3), 'its pool frequency');
+  t.true(close(trie.sequenceProbability(ids('db')), 1 / 3), 'its pool frequency');
   t.deepEqual(trie.continuations([]).map((c) => c.probability), [2 / 3, 1 / 3]);
 });
 

@@ -3,9 +3,10 @@
 import test from 'ava';
 
 import { COMPONENT } from '../../lib/algo/components.js';
-import { informationObservation } from '../../lib/rollout/observation.js';
+import { informationObservation, invalidActionNotice } from '../../lib/rollout/observation.js';
 import { rolloutConfigSchema, type RolloutConfigInput } from '../../lib/config/rollout-config.js';
 import { runRollouts } from '../../lib/rollout/rollout-loop.js';
+import { mixSeed } from '../../lib/util/random.js';
 import type { ProbeContext, RolloutEvent, RolloutOptions, Trajectory } from '../../lib/rollout/rollout-types.js';
 import { buildPromptMessages } from '../../lib/rollout/search-r1-prompt.js';
 import { CharTokenizer, END_OF_TEXT, IM_END } from '../helpers/char-tokenizer.js';
@@ -93,7 +94,7 @@ test('search then answer: exact components, masks, one generate and one search c
   t.deepEqual(options.stopStrings, ['</search>', '</answer>']);
   t.deepEqual(options.eosTokenIds, [IM_END, END_OF_TEXT]);
   t.is(options.maxNewTokens, 500);
-  t.deepEqual(session.generateCalls.map((call) => call.options.seed), [7, 8]);
+  t.deepEqual(session.generateCalls.map((call) => call.options.seed), [mixSeed(7, 0, 0), mixSeed(7, 0, 1)]);
   t.deepEqual(retriever.calls, [
     { queries: ['capital of France', 'capital of France', 'capital of Italy', 'capital of Italy'], topk: 3 },
   ]);
@@ -217,6 +218,25 @@ test('EOS without an action ends the row and stays its last, trained token', asy
   t.is(row!.finishReason, 'eos');
   t.is(row!.answer, null);
   t.is(row!.responseText, 'I give up<|im_end|>');
+});
+
+test("onEosWithoutAction 'notice': the EOS is dropped, the invalid notice appended, and the row goes on", async (t) => {
+  const { run, session } = setup((input) => (responseOf(input).includes('My action is invalid') ? '<answer> Paris </answer>' : 'I give up<|im_end|>'));
+  const [row] = await run({ questions: questions.slice(0, 1), groupSize: 1, onEosWithoutAction: 'notice' });
+  const expected = segments(
+    ['I give up', COMPONENT.model],
+    [tokenizer.encode(invalidActionNotice('rex')), COMPONENT.invalid],
+    ['<answer> Paris </answer>', COMPONENT.model],
+  );
+  t.deepEqual(row!.responseTokens, expected.tokens);
+  t.deepEqual(row!.components, expected.components);
+  t.is(row!.finishReason, 'answer');
+  t.is(session.generateCalls.length, 2);
+  // In the final turn there is nothing to continue to: the row ends on its EOS as in 'end'.
+  const last = setup(() => 'I give up<|im_end|>');
+  const [ended] = await last.run({ questions: questions.slice(0, 1), groupSize: 1, maxTurns: 0, onEosWithoutAction: 'notice' });
+  t.is(ended!.finishReason, 'eos');
+  t.is(ended!.responseTokens.at(-1), IM_END);
 });
 
 test('observations are capped to maxObservationTokens', async (t) => {

@@ -15,7 +15,7 @@ export class GrpoAlgorithm implements RlAlgorithm {
 
   selectProbes(rollouts: StepRollouts) {
     const rho = this.rex.keepRatio;
-    return { kept: [], budget: probeBudget(rollouts.questionsPerStep, rollouts.groupSize, rho, this.rex.budgetMultiple), rho };
+    return { kept: [], budget: probeBudget(rollouts.questionsPerStep, rollouts.groupSize, rho, this.rex.budgetMultiple), rho, metrics: {} };
   }
 
   behaviourLogps(_trajectory: unknown, oldLogps: ArrayLike<number>) {

@@ -20,8 +20,10 @@ export interface ProbeSelection {
   kept: number[];
   /** The filter's budget K this step. */
   budget: number;
-  /** The keep ratio this step's budget came from. */
+  /** The keep ratio this step's budget came from (capped when capKeepRatio is on). */
   rho: number;
+  /** The algorithm's own diagnostics of the selection, logged with the step. */
+  metrics: Record<string, number>;
 }
 
 /** The mixture scalars of the trained batch (rex-rag-method.md §4.1). */
