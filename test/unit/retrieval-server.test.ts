@@ -200,9 +200,10 @@ test('after the last retry the client rejects with ERR_RETRIEVER naming the URL 
 
   const silent = await scriptedServer(() => { /* never answers */ });
   try {
-    const error = await t.throwsAsync(new HttpRetriever({ url: silent.url, retries: 1, backoffMs: 1, timeoutMs: 150 }).search(['q'], 3));
+    // A timeout long enough that a busy machine still delivers each attempt to the server before it fires.
+    const error = await t.throwsAsync(new HttpRetriever({ url: silent.url, retries: 1, backoffMs: 1, timeoutMs: 1000 }).search(['q'], 3));
     t.true(isRexragError(error, 'ERR_RETRIEVER'));
-    t.regex(error!.message, /failed after 2 attempts: timed out after 150 ms/);
+    t.regex(error!.message, /failed after 2 attempts: timed out after 1000 ms/);
     t.is(silent.count(), 2);
   } finally {
     await silent.close();
@@ -230,10 +231,17 @@ test('after the last retry the client rejects with ERR_RETRIEVER naming the URL 
 
 test('close() lets an in-flight request finish', async (t) => {
   let release!: () => void;
-  const slow = { search: (queries: string[]) => new Promise<never[][]>((resolve) => { release = () => resolve(queries.map(() => [])); }) };
+  let searching!: () => void;
+  const started = new Promise<void>((resolve) => { searching = resolve; });
+  const slow = {
+    search: (queries: string[]) => new Promise<never[][]>((resolve) => {
+      release = () => resolve(queries.map(() => []));
+      searching();
+    }),
+  };
   const server = await startRetrievalServer(slow, { port: 0 });
   const pending = post(server.url, { queries: ['q'] });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await started; // the request is in flight inside the server
   const closed = server.close();
   release();
   const { status, json } = await pending;
