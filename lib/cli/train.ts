@@ -57,7 +57,7 @@ export const trainCommand = defineCommand({
           if (line) process.stderr.write(`${line}\n`);
         },
       });
-      await savePolicyFolder(result.policy, join(out, 'model'), { sourceDir: policy?.sourceDir ?? result.policy.sourceDir });
+      await savePolicyFolder(result.policy, join(out, 'model'));
       process.stdout.write(`${JSON.stringify({ runDir: out, algorithm: config.algorithm, steps: config.steps, evals: result.evals })}\n`);
       result.policy.dispose();
       return 0;

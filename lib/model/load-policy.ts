@@ -2,7 +2,7 @@
 // Parsing and checking the files is done by hf-config.ts, safetensors.ts and the tokenizer loader; this file
 // wires them to the native model and writes folders atomically.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { RexragError } from '../errors.js';
@@ -15,6 +15,21 @@ import { resolveWeightFiles, toNativeWeightFiles } from './safetensors.js';
 
 /** Files copied verbatim when a policy is saved next to its source folder. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'];
+
+/**
+ * The source folder's config.json and tokenizer files, read when the policy was loaded. A saved policy takes them
+ * from here, so saving still works when that folder is gone (a checkpoint pruned after the run resumed from it).
+ */
+const folderFiles = new WeakMap<Policy, Map<string, Buffer>>();
+
+/** config.json and the tokenizer files present in `dir`, by name. */
+async function readFolderFiles(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const name of ['config.json', ...TOKENIZER_FILES]) {
+    if (await exists(join(dir, name))) files.set(name, await readFile(join(dir, name)));
+  }
+  return files;
+}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
@@ -35,12 +50,13 @@ export async function loadPolicy(dir: string, options: PolicyOptions = {}): Prom
     ...(tokenizer ? { tokenizer } : {}),
   });
   policy.sourceDir = resolve(dir);
+  folderFiles.set(policy, await readFolderFiles(dir));
   return policy;
 }
 
 /**
- * Writes the policy as an HF folder at `dir`: model.safetensors, config.json and the source folder's tokenizer
- * files. Atomic: everything goes to a temporary sibling folder that replaces `dir` only when complete.
+ * Writes the policy as an HF folder at `dir`: model.safetensors, config.json and the tokenizer files of the folder
+ * it was loaded from (as read at load time; `options.sourceDir` names another folder to take them from). Atomic: everything goes to a temporary sibling folder that replaces `dir` only when complete.
  */
 export async function savePolicyFolder(
   policy: Policy,
@@ -53,10 +69,10 @@ export async function savePolicyFolder(
   await mkdir(temp, { recursive: true });
   try {
     await policy.saveWeights(join(temp, 'model.safetensors'), options.dtype ?? 'float32');
-    const source = options.sourceDir ?? policy.sourceDir;
-    const sourceConfig = source && (await exists(join(source, 'config.json')))
-      ? (JSON.parse(await readFile(join(source, 'config.json'), 'utf8')) as Record<string, unknown>)
-      : {};
+    const sourceDir = options.sourceDir ?? (folderFiles.has(policy) ? undefined : policy.sourceDir);
+    const source = sourceDir ? await readFolderFiles(sourceDir) : folderFiles.get(policy) ?? new Map<string, Buffer>();
+    const sourceConfigText = source.get('config.json');
+    const sourceConfig = sourceConfigText ? (JSON.parse(sourceConfigText.toString('utf8')) as Record<string, unknown>) : {};
     const config = {
       ...sourceConfig,
       architectures: ['Qwen2ForCausalLM'],
@@ -67,10 +83,9 @@ export async function savePolicyFolder(
       ...policy.config,
     };
     await writeFile(join(temp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    if (source) {
-      for (const file of TOKENIZER_FILES) {
-        if (await exists(join(source, file))) await copyFile(join(source, file), join(temp, file));
-      }
+    for (const file of TOKENIZER_FILES) {
+      const content = source.get(file);
+      if (content) await writeFile(join(temp, file), content);
     }
     await replaceFolder(temp, target);
   } catch (error) {

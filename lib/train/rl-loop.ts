@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { parseConfig } from '../config/resolve-config.js';
 import { rlConfigSchema, type RlConfigInput } from '../config/rl-config.js';
+import { RexragError } from '../errors.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import type { Policy } from '../model/policy.js';
 import type { Retriever } from '../retrieval/types.js';
@@ -18,6 +19,7 @@ import { mixSeed, seededPermutation } from '../util/random.js';
 import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer } from './grpo-trainer.js';
+import { removeStaleTemporaries, truncateMetrics } from './run-folder.js';
 import { buildStepData } from './step-batch.js';
 
 export type RlEvent =
@@ -69,7 +71,14 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   const { retriever, trainQuestions } = options;
   const evalQuestions = (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined);
   const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
+  if (options.runDir && checkpoints) {
+    await removeStaleTemporaries(options.runDir);
+    await removeStaleTemporaries(checkpoints);
+  }
   const resumeFrom = options.resume && checkpoints ? await latestCheckpoint(checkpoints) : undefined;
+  if (options.resume && !resumeFrom && !options.policy) {
+    throw new RexragError(`nothing to resume: no checkpoint in ${checkpoints ?? 'the run (options.runDir is not set)'}`, 'ERR_INVALID_ARG');
+  }
   let policy: Policy;
   let trainer: GrpoTrainer;
   let firstStep = 0;
@@ -81,6 +90,8 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const extra = resumed.state.extra as { step: number; rho: number };
     firstStep = extra.step;
     algorithmState = { rho: extra.rho };
+    // Steps after the checkpoint run again: their earlier lines go, so each step keeps one line.
+    await truncateMetrics(join(options.runDir!, 'metrics.jsonl'), firstStep);
   } else {
     if (!options.policy) throw new TypeError('options.policy is required unless resuming from a checkpoint in runDir');
     policy = options.policy;

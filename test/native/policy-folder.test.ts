@@ -107,6 +107,23 @@ test('a saved policy folder loads back with the same weights and tokenizer', asy
   loaded.dispose();
 });
 
+test('a policy saved after its source folder was deleted is still a complete folder (a pruned checkpoint)', async (t) => {
+  const source = join(root, 'pruned-src');
+  await writeTinyModel(source, { seed: 9 });
+  const sourceConfig = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const policy = await loadPolicy(source);
+  rmSync(source, { recursive: true, force: true });
+  const target = join(root, 'pruned-dst');
+  await savePolicyFolder(policy, target);
+  const saved = JSON.parse(readFileSync(join(target, 'config.json'), 'utf8')) as Record<string, unknown>;
+  for (const key of ['bos_token_id', 'eos_token_id']) t.deepEqual(saved[key], sourceConfig[key], `config.json keeps ${key}`);
+  const loaded = await loadPolicy(target);
+  t.truthy(loaded.tokenizer, 'tokenizer files were written');
+  t.deepEqual(loaded.tokenizer!.encode('<answer> Paris </answer>'), policy.tokenizer!.encode('<answer> Paris </answer>'));
+  policy.dispose();
+  loaded.dispose();
+});
+
 test('rexrag generate and rexrag logprobs print JSON that agrees with the library', async (t) => {
   const dir = join(root, 'cli');
   await writeTinyModel(dir, { seed: 21 });

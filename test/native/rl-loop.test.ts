@@ -1,6 +1,6 @@
 // The RL loop end to end on a tiny model and corpus, for both algorithms: metrics and evaluations are written,
 // and a run interrupted after a checkpoint resumes to exactly the parameters of a straight run.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -74,4 +74,34 @@ test('rexrag train and rexrag eval run from the command line', async (t) => {
   const bad = await runCli(['train', '--model', join(root, 'model'), '--index', join(root, 'index'), '--train', join(root, 'train.jsonl'), '--out', out, '--set', 'algorithm=ppo']);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /algorithm/);
+});
+
+test('resume survives checkpoint pruning, cleans crash leftovers and keeps one metrics line per step', async (t) => {
+  const retriever = await LocalRetriever.open(join(root, 'index'));
+  const dir = join(root, 'pruned');
+  const run = async (steps: number, resume: boolean) => {
+    const result = await runRl({
+      config: config('rex-rag', steps), retriever, trainQuestions: questions, runDir: dir, resume,
+      ...(resume ? {} : { policy: await loadPolicy(join(root, 'model')) }),
+    });
+    result.policy.dispose();
+  };
+  await run(2, false);
+  // A crash after step 3's metrics line but before its checkpoint: a stale line and a half-written checkpoint.
+  appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ step: 3, 'train/loss': 123 })}\n`);
+  mkdirSync(join(dir, 'checkpoints', '.step-00000003.tmp-deadbeef'));
+  // keepLast 2: resuming from step 2 to 5 prunes step 2, the folder the resumed policy was loaded from.
+  await run(5, true);
+  t.false(existsSync(join(dir, 'checkpoints', '.step-00000003.tmp-deadbeef')), 'the half-written checkpoint is gone');
+  for (const step of ['step-00000004', 'step-00000005']) {
+    t.true(existsSync(join(dir, 'checkpoints', step, 'model', 'tokenizer.json')), `${step} keeps its tokenizer`);
+  }
+  await run(6, true);
+  const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
+    .filter((l) => 'train/loss' in l).map((l) => l.step);
+  t.deepEqual(steps, [1, 2, 3, 4, 5, 6], 'one line per step, the stale step-3 line replaced');
+  await t.throwsAsync(runRl({ config: config('grpo', 1), retriever, trainQuestions: questions, runDir: join(root, 'empty'), resume: true }), {
+    code: 'ERR_INVALID_ARG', message: /nothing to resume: no checkpoint in .*empty/,
+  } as never);
+  await retriever.close();
 });
