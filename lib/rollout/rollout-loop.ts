@@ -154,6 +154,13 @@ class RolloutLoop {
     for (const question of questions) {
       const promptText = tokenizer.applyChatTemplate(buildPromptMessages(question.question), { addGenerationPrompt: true });
       const promptTokens = tokenizer.encode(promptText);
+      if (promptTokens.length >= this.settings.maxContextTokens) {
+        throw new RexragError(
+          `question ${JSON.stringify(question.id)}: its prompt is ${promptTokens.length} tokens, which leaves no room to generate ` +
+            `within rollout.maxContextTokens (${this.settings.maxContextTokens})`,
+          'ERR_INVALID_ARG',
+        );
+      }
       for (let member = 0; member < groupSize; member++) {
         this.rows.push({
           id: this.rows.length,

@@ -49,14 +49,19 @@ export interface RlRunResult {
   steps: { step: number; metrics: Record<string, number> }[];
 }
 
-/** The questions of step `step`: consecutive slices of per-epoch seeded permutations of the train set. */
+/**
+ * The questions of step `step`: consecutive slices of per-epoch seeded permutations of the train set (each
+ * epoch's order seeded by (seed, epoch) through splitmix64, so any 53-bit seed gives its own orders).
+ */
 export function questionsForStep(questions: RolloutQuestion[], perStep: number, step: number, seed: number): RolloutQuestion[] {
+  const orders = new Map<number, number[]>();
   const out: RolloutQuestion[] = [];
   for (let k = step * perStep; k < (step + 1) * perStep; k++) {
     const epoch = Math.floor(k / questions.length);
-    const order = seededPermutation(questions.length, seed * 1_000_003 + epoch);
+    let order = orders.get(epoch);
+    if (order === undefined) orders.set(epoch, (order = seededPermutation(questions.length, mixSeed(seed, epoch))));
     const question = questions[order[k % questions.length]!]!;
-    // A question drawn twice in one step (small sets) gets a distinct group id.
+    // A step that crosses an epoch boundary may draw a question twice: the second gets a distinct group id.
     out.push(out.some((q) => q.id === question.id) ? { ...question, id: `${question.id}#${k}` } : question);
   }
   return out;
@@ -69,6 +74,10 @@ export function questionsForStep(questions: RolloutQuestion[], perStep: number, 
 export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   const config = parseConfig(rlConfigSchema, options.config, 'options.config');
   const { retriever, trainQuestions } = options;
+  if (!Array.isArray(trainQuestions) || trainQuestions.length === 0) throw new TypeError('options.trainQuestions must be a non-empty array of questions');
+  if (config.questionsPerStep > trainQuestions.length) {
+    throw new RexragError(`questionsPerStep (${config.questionsPerStep}) is larger than the ${trainQuestions.length} train questions`, 'ERR_INVALID_ARG');
+  }
   const evalQuestions = (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined);
   const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
   if (options.runDir && checkpoints) {

@@ -454,6 +454,7 @@ test('bad options are rejected before anything runs', async (t) => {
   await t.throwsAsync(run({ seed: 0.5 }), { instanceOf: TypeError, message: /options.seed/ });
   await t.throwsAsync(run({ questions: [{ id: 'x', question: '', golds: [] }] }), { instanceOf: RangeError, message: /question must not be empty/ });
   await t.throwsAsync(run({ topP: 0 }), { code: 'ERR_INVALID_ARG', message: /topP/ } as never);
+  await t.throwsAsync(run({ maxContextTokens: 5 }), { code: 'ERR_INVALID_ARG', message: /question "q1": its prompt is \d+ tokens, which leaves no room/ } as never);
   t.is(session.generateCalls.length, 0);
   // The rollout section alone sets the per-turn budget.
   const trajectories = await run({ maxResponseTokensPerTurn: 64 });
