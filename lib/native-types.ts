@@ -253,6 +253,19 @@ export interface NativeBertEncoderClass {
   load(options: { config: NativeBertConfig; files: NativeWeightFile[]; dtype?: 'float32' | 'bfloat16' | 'float16'; device?: string }): Promise<NativeBertEncoder>;
 }
 
+/** The trainer's kernels on plain arrays, compared with slow references by the tests. */
+export interface NativeChecks {
+  policyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
+  adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
+  /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
+  tokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number }): {
+    logp: number;
+    entropy: number;
+    gradHidden: number;
+    gradWeight: number;
+  };
+}
+
 export interface NativeBinding {
   BertEncoder: NativeBertEncoderClass;
   Qwen2Policy: NativeQwen2PolicyClass;
@@ -260,15 +273,8 @@ export interface NativeBinding {
     policy: NativeQwen2Policy,
     options: { loss?: NativeLossOptions; optimizer?: NativeOptimizerOptions; keepReference?: boolean },
   ) => NativeTrainer;
-  checkPolicyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
-  adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
-  /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
-  checkTokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number }): {
-    logp: number;
-    entropy: number;
-    gradHidden: number;
-    gradWeight: number;
-  };
+  /** Test-only kernels on plain arrays, for reference checks (native/core/checks.h). */
+  checks: NativeChecks;
   runtimeInfo(): RuntimeInfo;
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;

@@ -1,6 +1,8 @@
 // Implements policy_loss.h.
 #include "core/policy_loss.h"
 
+#include <algorithm>
+
 #include "core/errors.h"
 
 namespace rexrag {
@@ -10,6 +12,19 @@ void LossConfig::validate() const {
   require(clip_high >= 0, "clipHigh must be >= 0");
   require(dual_clip == 0 || dual_clip > 1, "dualClip must be 0 (off) or greater than 1");
   require(kl_coef >= 0, "klCoef must be >= 0");
+}
+
+LossConfig to_loss_config(const TrainerLossOptions& options) {
+  LossConfig config;
+  config.clip_low = options.clip_low;
+  config.clip_high = options.clip_high;
+  config.dual_clip = options.dual_clip;
+  config.kl_type = parse_kl_type(options.kl_type);
+  config.kl_coef = options.kl_coef;
+  config.entropy_coef = options.entropy_coef;
+  config.aggregation = parse_aggregation(options.aggregation);
+  config.validate();
+  return config;
 }
 
 KlType parse_kl_type(const std::string& name) {
@@ -89,6 +104,33 @@ LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const Los
   s.ratio = ratio.sum().item<double>();
   s.ratio_max = ratio.max().item<double>();
   return out;
+}
+
+void LossSums::add(const LossSums& other) {
+  tokens += other.tokens;
+  pg += other.pg;
+  neg_logp += other.neg_logp;
+  kl += other.kl;
+  entropy += other.entropy;
+  clipped_high += other.clipped_high;
+  clipped_low += other.clipped_low;
+  approx_kl += other.approx_kl;
+  ratio += other.ratio;
+  ratio_max = std::max(ratio_max, other.ratio_max);
+}
+
+void loss_means(const LossSums& sums, StepMetrics& metrics) {
+  const double tokens = std::max(sums.tokens, 1.0);
+  metrics.tokens = static_cast<int64_t>(sums.tokens);
+  metrics.pg_loss = sums.pg / tokens;
+  metrics.nll = sums.neg_logp / tokens;
+  metrics.kl = sums.kl / tokens;
+  metrics.entropy = sums.entropy / tokens;
+  metrics.clip_frac_high = sums.clipped_high / tokens;
+  metrics.clip_frac_low = sums.clipped_low / tokens;
+  metrics.approx_kl = sums.approx_kl / tokens;
+  metrics.ratio_mean = sums.ratio / tokens;
+  metrics.ratio_max = sums.ratio_max;
 }
 
 }  // namespace rexrag

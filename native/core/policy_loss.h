@@ -11,6 +11,8 @@
 
 #include <string>
 
+#include "core/trainer.h"
+
 namespace rexrag {
 
 enum class KlType { None, K1, K2, K3 };
@@ -28,6 +30,9 @@ struct LossConfig {
   /// Throws InvalidArgument for out-of-range values.
   void validate() const;
 };
+
+/// The trainer's loss options, parsed and checked.
+LossConfig to_loss_config(const TrainerLossOptions& options);
 
 KlType parse_kl_type(const std::string& name);        // "none", "k1", "k2", "k3" (also "low_var_kl")
 Aggregation parse_aggregation(const std::string& name);  // "token-mean", "seq-mean-token-sum", "seq-mean-token-mean"
@@ -54,6 +59,9 @@ struct LossSums {
   double tokens = 0, pg = 0, kl = 0, entropy = 0, clipped_high = 0, clipped_low = 0, approx_kl = 0, ratio = 0;
   double neg_logp = 0;  // Σ −log π_θ: the negative log-likelihood of the trained tokens
   double ratio_max = 0;
+
+  /// Adds another micro-batch's sums (the maximum for ratio_max).
+  void add(const LossSums& other);
 };
 
 struct LossOutput {
@@ -62,5 +70,8 @@ struct LossOutput {
 };
 
 LossOutput policy_loss(const LossInputs& inputs, const LossConfig& config, const LossNormaliser& normaliser);
+
+/// Per-token means of the sums (over max(tokens, 1)) into the loss metrics, and the token count.
+void loss_means(const LossSums& sums, StepMetrics& metrics);
 
 }  // namespace rexrag

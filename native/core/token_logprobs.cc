@@ -133,32 +133,4 @@ std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const
   return {out[0], out[1]};
 }
 
-TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed, int64_t max_logits) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  auto options = at::TensorOptions().dtype(at::kFloat);
-  at::Tensor hidden = at::randn({rows, hidden_size}, generator, options);
-  at::Tensor weight = at::randn({vocab, hidden_size}, generator, options) * 0.5;
-  at::Tensor targets = at::randint(vocab, {rows}, generator, at::TensorOptions().dtype(at::kLong));
-  at::Tensor w = at::randn({rows}, generator, options), u = at::randn({rows}, generator, options);
-  auto run = [&](bool kernel) {
-    at::Tensor h = hidden.clone().set_requires_grad(true), W = weight.clone().set_requires_grad(true);
-    at::Tensor logp, entropy;
-    if (kernel) {
-      std::tie(logp, entropy) = token_logprobs(h, W, targets, chunk, true, max_logits);
-    } else {
-      at::Tensor log_probs = at::log_softmax(at::matmul(h, W.t()), -1);  // (N, V): the naive way
-      logp = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
-      entropy = -(log_probs.exp() * log_probs).sum(-1);
-    }
-    at::Tensor objective = (w * logp).sum();
-    if (entropy_weight != 0) objective = objective + entropy_weight * (u * entropy).sum();
-    objective.backward();
-    return std::vector<at::Tensor>{logp.detach(), entropy.detach(), h.grad(), W.grad()};
-  };
-  auto ours = run(true), plain = run(false);
-  auto diff = [](const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); };
-  return {diff(ours[0], plain[0]), diff(ours[1], plain[1]), diff(ours[2], plain[2]), diff(ours[3], plain[3])};
-}
-
 }  // namespace rexrag

@@ -17,12 +17,4 @@ std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const
                                                  const at::Tensor& targets, int64_t chunk, bool with_entropy = true,
                                                  int64_t max_logits = int64_t{1} << 24);
 
-/// Largest differences between token_logprobs and plain autograd (matmul, log_softmax, gather, entropy) on random
-/// inputs, for the loss d = Σ w_i·logp_i + entropy_weight·Σ u_i·H_i with random w, u: the kernel's reference check.
-struct TokenLogprobCheck {
-  double logp = 0, entropy = 0, grad_hidden = 0, grad_weight = 0;
-};
-TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed, int64_t max_logits);
-
 }  // namespace rexrag

@@ -57,22 +57,6 @@ struct StepMetrics {
   int64_t updates = 0, skipped_updates = 0, tokens = 0, micro_batches = 0;
 };
 
-/// Policy-loss kernel on given per-token values (one micro-batch holding the whole mini-batch), for tests and
-/// reference checks: returns the loss, metrics and the gradient with respect to logps and entropies.
-struct LossCheck {
-  double loss = 0;
-  StepMetrics metrics;
-  std::vector<float> grad_logps, grad_entropies;
-};
-LossCheck check_policy_loss(const std::vector<float>& logps, const std::vector<float>& entropies,
-                            const std::vector<float>& behaviour, const std::vector<float>& ref,
-                            const std::vector<float>& advantages, const std::vector<float>& loss_mask,
-                            const std::vector<int64_t>& lengths, const TrainerLossOptions& options);
-
-/// One AdamW update on plain arrays with the trainer's own update code (torch.optim.AdamW semantics).
-void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, std::vector<float>& exp_avg,
-                         std::vector<float>& exp_avg_sq, int64_t step, const OptimizerOptions& options, double lr);
-
 class Trainer {
  public:
   /// With `keep_reference`, a frozen copy of the policy's current weights computes reference log-probs.

@@ -9,6 +9,8 @@
 
 namespace rexrag::napi {
 
+/// Float32Array or an array of numbers.
+std::vector<float> float_list(const Napi::Value& value, const std::string& name);
 /// Int32Array or an array of integers.
 std::vector<int32_t> int32_list(const Napi::Value& value, const std::string& name);
 /// Int32Array, Float64Array or an array of integers, widened to int64.

@@ -43,7 +43,7 @@ for (const klType of ['none', 'k1', 'k2', 'k3'] as KlType[]) {
         };
         const options = { klType, aggregation, klCoef: 0.05, entropyCoef, clipLow: 0.2, clipHigh: 0.28, ...(dualClip ? { dualClip } : {}) };
         const expected = referencePolicyLoss(inputs, options);
-        const actual = native().checkPolicyLoss({
+        const actual = native().checks.policyLoss({
           logps: flat(inputs.logps), behaviourLogps: flat(inputs.behaviourLogps), refLogps: flat(inputs.refLogps),
           lossMask: flat(inputs.lossMask), entropies: flat(inputs.entropies), advantages: flat(inputs.advantages),
           lengths: Int32Array.from(batch.lengths),
@@ -71,7 +71,7 @@ for (const klType of ['none', 'k1', 'k2', 'k3'] as KlType[]) {
 test('a batch with no loss tokens gives loss 0 and zero gradients, not NaN', (t) => {
   const lengths = Int32Array.from([3, 2]);
   const zeros = new Float32Array(5);
-  const result = native().checkPolicyLoss({ logps: zeros, behaviourLogps: zeros, refLogps: zeros, lossMask: zeros, advantages: zeros, lengths });
+  const result = native().checks.policyLoss({ logps: zeros, behaviourLogps: zeros, refLogps: zeros, lossMask: zeros, advantages: zeros, lengths });
   t.is(result.loss, 0);
   t.true(result.gradLogps.every((g) => g === 0));
 });
@@ -86,7 +86,7 @@ test('the native AdamW update equals torch.optim.AdamW semantics (reference) ove
   const options = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
   for (let step = 1; step <= 5; step++) {
     const grads = Float32Array.from({ length: n }, () => (rand() - 0.5) * 3);
-    const out = native().adamwUpdate({ params, grads, expAvg, expAvgSq, step, ...options });
+    const out = native().checks.adamwUpdate({ params, grads, expAvg, expAvgSq, step, ...options });
     ({ params, expAvg, expAvgSq } = out);
     const next = referenceAdamWStep(reference.params, [Array.from(grads)], reference.state, options);
     reference = { params: next.params, state: next.state };
@@ -99,7 +99,7 @@ test('the native AdamW update equals torch.optim.AdamW semantics (reference) ove
 test('the chunked LM-head log-prob kernel and its recomputing backward equal plain autograd', (t) => {
   // maxLogits small enough that the vocabulary is cut into many slices (online log-sum-exp across them).
   for (const [chunk, entropyWeight, maxLogits] of [[7, 0, 1 << 24], [64, 0.3, 37 * 50], [1, -1, 40], [16, 0.5, 16 * 17]] as const) {
-    const d = native().checkTokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk, maxLogits });
+    const d = native().checks.tokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk, maxLogits });
     t.true(d.logp < 1e-5 && d.entropy < 1e-4, `chunk ${chunk}: logp ${d.logp}, entropy ${d.entropy}`);
     t.true(d.gradHidden < 1e-4 && d.gradWeight < 1e-4, `chunk ${chunk}, entropy weight ${entropyWeight}: grad hidden ${d.gradHidden}, grad weight ${d.gradWeight}`);
   }
