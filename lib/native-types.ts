@@ -1,4 +1,6 @@
 // The typed shape of the addon's exports. Every heavy call returns a Promise (it runs on a worker thread).
+// Option objects are derived from the zod schemas (lib/config/train-config.ts), never re-declared here.
+import type { LossConfig, OptimizerConfig, ScoreConfig, StepConfig } from './config/train-config.js';
 
 export interface RuntimeInfo {
   torchVersion: string;
@@ -64,14 +66,12 @@ export interface NativePolicyOptions {
   device?: string;
 }
 
-export interface NativeScoreOptions {
+/** Rows to score and a zod-parsed score config. */
+export interface NativeScoreOptions extends ScoreConfig {
   ids: Int32Array;
   lengths: Int32Array;
   /** Aligned with ids: only tokens with 1 are scored. */
   mask?: Int32Array;
-  chunkSize?: number;
-  microBatchTokens?: number;
-  withEntropy?: boolean;
 }
 
 export interface NativeScoreResult {
@@ -125,28 +125,10 @@ export interface NativeQwen2PolicyClass {
   random(options: NativePolicyOptions & { seed?: number }): Promise<NativeQwen2Policy>;
 }
 
-export interface NativeLossOptions {
-  clipLow?: number;
-  clipHigh?: number;
-  dualClip?: number;
-  klType?: 'none' | 'k1' | 'k2' | 'k3';
-  klCoef?: number;
-  entropyCoef?: number;
-  aggregation?: 'token-mean' | 'seq-mean-token-sum' | 'seq-mean-token-mean';
-}
-
-export interface NativeOptimizerOptions {
-  lr?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  weightDecay?: number;
-  maxGradNorm?: number;
-  schedule?: 'constant' | 'cosine';
-  warmupSteps?: number;
-  totalSteps?: number;
-  minLrRatio?: number;
-}
+/** The loss, optimizer and step options the native trainer reads: zod-parsed configs, every field present. */
+export type NativeLossOptions = LossConfig;
+export type NativeOptimizerOptions = OptimizerConfig;
+export type NativeStepOptions = StepConfig;
 
 export interface NativeTrainBatch {
   ids: Int32Array;
@@ -157,39 +139,36 @@ export interface NativeTrainBatch {
   advantages: Float32Array;
 }
 
-export interface NativeStepOptions {
-  miniBatches?: number;
-  epochs?: number;
-  microBatchTokens?: number;
-  logitChunk?: number;
-  shuffle?: boolean;
-  seed?: number;
-}
-
-export interface NativeStepMetrics {
-  loss: number;
-  pgLoss: number;
-  /** Mean −log π_θ of the trained tokens (before the update). */
-  nll: number;
-  kl: number;
-  entropy: number;
-  clipFracHigh: number;
-  clipFracLow: number;
-  approxKl: number;
-  ratioMean: number;
-  ratioMax: number;
-  gradNorm: number;
-  gradNormMax: number;
-  lr: number;
-  updates: number;
-  skippedUpdates: number;
-  tokens: number;
-  microBatches: number;
-}
+/**
+ * The metrics of one training step, in the order the native step reports them (the table in
+ * native/core/step_metrics.h; a test checks the two agree). Means are over the step's loss tokens
+ * (`train/nll`: mean −log π_θ before the update); `train/grad_norm` is the mean over its updates.
+ */
+export const STEP_METRIC_NAMES = [
+  'train/loss',
+  'train/pg_loss',
+  'train/kl',
+  'train/entropy',
+  'train/nll',
+  'train/clip_frac_high',
+  'train/clip_frac_low',
+  'train/approx_kl',
+  'train/ratio_mean',
+  'train/ratio_max',
+  'train/grad_norm',
+  'train/lr',
+  'train/skipped_updates',
+  'train/tokens',
+  'train/updates',
+  'train/micro_batches',
+  'train/grad_norm_max',
+] as const;
+export type StepMetricName = (typeof STEP_METRIC_NAMES)[number];
+export type NativeStepMetrics = Record<StepMetricName, number>;
 
 export interface NativeTrainer {
-  step(batch: NativeTrainBatch, options?: NativeStepOptions): Promise<NativeStepMetrics>;
-  referenceScore(options: { ids: Int32Array; lengths: Int32Array; chunkSize?: number }): Promise<{ logps: Float32Array }>;
+  step(batch: NativeTrainBatch, options: NativeStepOptions): Promise<NativeStepMetrics>;
+  referenceScore(options: NativeScoreOptions): Promise<{ logps: Float32Array }>;
   lrAt(step: number): number;
   stepsDone(): number;
   saveState(path: string): Promise<void>;
@@ -255,7 +234,7 @@ export interface NativeBertEncoderClass {
 
 /** The trainer's kernels on plain arrays, compared with slow references by the tests. */
 export interface NativeChecks {
-  policyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
+  policyLoss(inputs: NativeLossCheckInputs, loss: NativeLossOptions): NativeLossCheck;
   adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
   /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
   tokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number }): {
@@ -271,8 +250,10 @@ export interface NativeBinding {
   Qwen2Policy: NativeQwen2PolicyClass;
   Trainer: new (
     policy: NativeQwen2Policy,
-    options: { loss?: NativeLossOptions; optimizer?: NativeOptimizerOptions; keepReference?: boolean },
+    options: { loss: NativeLossOptions; optimizer: NativeOptimizerOptions; keepReference: boolean },
   ) => NativeTrainer;
+  /** STEP_METRIC_NAMES as the addon's table has them. */
+  stepMetricNames: string[];
   /** Test-only kernels on plain arrays, for reference checks (native/core/checks.h). */
   checks: NativeChecks;
   runtimeInfo(): RuntimeInfo;

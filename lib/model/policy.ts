@@ -1,6 +1,8 @@
 // The policy model from TypeScript: a Qwen2 network held by the native addon. Validates arguments, queues
 // every heavy call on the torch queue, and adapts the native generation session to the GenerationSession
 // contract used by rollouts. Loading from a Hugging Face folder is in load-policy.ts.
+import { parseConfig } from '../config/resolve-config.js';
+import { scoreConfigSchema, type ScoreConfigInput } from '../config/train-config.js';
 import { RexragError } from '../errors.js';
 import { native } from '../native.js';
 import type {
@@ -13,7 +15,6 @@ import type { TextTokenizer } from '../tokenizer/types.js';
 import { enqueueTorchJob } from '../torch-queue.js';
 import {
   expectArray,
-  expectBoolean,
   expectInteger,
   expectNumber,
   expectObject,
@@ -37,13 +38,8 @@ export interface PolicyOptions {
   generationDtype?: 'float32' | 'bfloat16';
 }
 
-export interface ScoreOptions {
-  /** Tokens per LM-head pass (the vocabulary is sliced so at most 16M logits exist at once). Default 1024. */
-  chunkSize?: number;
-  /** Also return the entropy of each predicting distribution. */
-  withEntropy?: boolean;
-  /** Rows are scored in micro-batches of at most this many (padded) tokens. Default 16384. */
-  microBatchTokens?: number;
+/** scoreConfigSchema's fields (chunkSize, microBatchTokens, withEntropy; defaults there), plus a loss mask. */
+export interface ScoreOptions extends ScoreConfigInput {
   /** Per row, aligned with its tokens: only tokens with 1 are scored (the others report 0). Skips the LM head for
    *  prompt and observation tokens, e.g. when computing π_old over responses only. */
   lossMask?: ArrayLike<number>[];
@@ -109,12 +105,9 @@ export class Policy {
     if (sequences.length === 0) return { logps: [] };
     const { ids, lengths } = packTokenRows(sequences, this.config.vocab_size, 'sequences');
     const mask = options.lossMask === undefined ? undefined : packValueRows(options.lossMask, lengths, 'options.lossMask');
-    const chunkSize = expectInteger(options.chunkSize ?? 1024, 'options.chunkSize', { min: 1 });
-    const microBatchTokens = expectInteger(options.microBatchTokens ?? 16384, 'options.microBatchTokens', { min: 1 });
-    const withEntropy = expectBoolean(options.withEntropy ?? false, 'options.withEntropy');
-    const result = await enqueueTorchJob(() =>
-      this.handle.score({ ids, lengths, chunkSize, microBatchTokens, withEntropy, ...(mask ? { mask } : {}) }),
-    );
+    const { lossMask: _, ...config } = expectObject(options, 'options');
+    const score = parseConfig(scoreConfigSchema, config, 'score options');
+    const result = await enqueueTorchJob(() => this.handle.score({ ids, lengths, ...score, ...(mask ? { mask } : {}) }));
     return { logps: splitRows(result.logps, lengths), entropies: result.entropies ? splitRows(result.entropies, lengths) : undefined };
   }
 

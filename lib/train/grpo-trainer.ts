@@ -1,24 +1,41 @@
 // One GRPO/PPO optimizer step from TypeScript: packs a batch of trajectories (token ids, loss masks,
 // behaviour/reference log-probs, advantages) into flat typed arrays and hands it to the native trainer,
 // which runs micro-batches, the clipped loss, KL, clipping and AdamW in one call. Checkpoints: checkpoint.ts.
+import {
+  scoreConfigSchema,
+  stepConfigSchema,
+  trainerConfigSchema,
+  type LossConfig,
+  type OptimizerConfig,
+  type ScoreConfigInput,
+  type StepConfigInput,
+  type TrainerConfig,
+  type TrainerConfigInput,
+} from '../config/train-config.js';
+import { parseConfig } from '../config/resolve-config.js';
 import { RexragError } from '../errors.js';
 import type { Policy } from '../model/policy.js';
 import { native } from '../native.js';
-import type { NativeLossOptions, NativeOptimizerOptions, NativeStepMetrics, NativeStepOptions, NativeTrainer } from '../native-types.js';
+import type { NativeStepMetrics, NativeTrainer } from '../native-types.js';
 import { packTokenRows, splitRows } from '../model/token-rows.js';
 import { enqueueTorchJob } from '../torch-queue.js';
 import { expectArray, expectObject, expectTokenIds } from '../validate.js';
 
-export type LossOptions = NativeLossOptions;
-export type OptimizerOptions = NativeOptimizerOptions;
-export type StepOptions = NativeStepOptions;
+export type LossOptions = Partial<LossConfig>;
+export type OptimizerOptions = Partial<OptimizerConfig>;
+/** Step options; omitted fields come from the trainer's `step` config. */
+export type StepOptions = StepConfigInput;
 export type StepMetrics = NativeStepMetrics;
+/** trainerConfigSchema's input: loss, optimizer, step and reference ('frozen-copy', the default, keeps a copy of
+ *  the policy's current weights as the KL reference). */
+export type TrainerOptions = TrainerConfigInput;
 
-export interface TrainerOptions {
-  loss?: LossOptions;
-  optimizer?: OptimizerOptions;
-  /** 'frozen-copy' keeps a copy of the policy's current weights as the KL reference (the default). */
-  reference?: 'frozen-copy' | 'none';
+/** Per-step counters that stay out of metrics.jsonl (the native step still reports them). */
+const UNLOGGED_METRICS: ReadonlySet<string> = new Set(['train/updates', 'train/micro_batches', 'train/grad_norm_max']);
+
+/** The step's metrics as the RL loop logs them: every key but the per-step counters, in the native order. */
+export function loggedTrainMetrics(metrics: StepMetrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([name]) => !UNLOGGED_METRICS.has(name)));
 }
 
 /** One row per trajectory; per-token arrays are aligned with `ids` (index t describes token t). */
@@ -101,37 +118,41 @@ export class GrpoTrainer {
   private constructor(
     private readonly handle: NativeTrainer,
     readonly policy: Policy,
-    readonly options: Required<Pick<TrainerOptions, 'reference'>> & TrainerOptions,
+    /** The resolved configuration (trainerConfigSchema, defaults filled in). */
+    readonly options: TrainerConfig,
   ) {}
 
-  /** A trainer for `policy`; with the default reference, the current weights are copied as the KL reference. */
-  static async create(policy: Policy, options: TrainerOptions = {}): Promise<GrpoTrainer> {
-    const reference = options.reference ?? 'frozen-copy';
-    if (reference !== 'frozen-copy' && reference !== 'none') {
-      throw new RangeError(`options.reference must be "frozen-copy" or "none", got ${JSON.stringify(reference)}`);
-    }
+  /**
+   * A trainer for `policy`. `config` is parsed once here with trainerConfigSchema (unknown keys and out-of-range
+   * values are an ERR_INVALID_ARG listing every problem); with the default reference, the current weights are
+   * copied as the KL reference.
+   */
+  static async create(policy: Policy, config: TrainerOptions = {}): Promise<GrpoTrainer> {
+    const options = parseConfig(trainerConfigSchema, config, 'trainer options');
     const handle = await enqueueTorchJob(async () =>
       new (native().Trainer)(policy.nativeHandle(), {
-        loss: options.loss ?? {},
-        optimizer: options.optimizer ?? {},
-        keepReference: reference === 'frozen-copy',
+        loss: options.loss,
+        optimizer: options.optimizer,
+        keepReference: options.reference === 'frozen-copy',
       }),
     );
-    return new GrpoTrainer(handle, policy, { ...options, reference });
+    return new GrpoTrainer(handle, policy, options);
   }
 
   /** One training step: every epoch × mini-batch is an optimizer update; the LR schedule advances once. */
   async step(batch: TrajectoryBatch, options: StepOptions = {}): Promise<StepMetrics> {
     this.checkLive();
+    const step = parseConfig(stepConfigSchema, { ...this.options.step, ...options }, 'step options');
     const packed = packBatch(batch, this.policy.config.vocab_size);
-    return enqueueTorchJob(() => this.handle.step(packed, options));
+    return enqueueTorchJob(() => this.handle.step(packed, step));
   }
 
   /** Reference-model log-probs of each sequence (teacher-forced); index t is log p_ref(x_t | x_<t). */
-  async referenceLogps(sequences: ArrayLike<number>[]): Promise<Float32Array[]> {
+  async referenceLogps(sequences: ArrayLike<number>[], options: ScoreConfigInput = {}): Promise<Float32Array[]> {
     this.checkLive();
+    const score = parseConfig(scoreConfigSchema, options, 'score options');
     const { ids, lengths } = packTokenRows(sequences, this.policy.config.vocab_size, 'sequences');
-    const { logps } = await enqueueTorchJob(() => this.handle.referenceScore({ ids, lengths }));
+    const { logps } = await enqueueTorchJob(() => this.handle.referenceScore({ ids, lengths, ...score }));
     return splitRows(logps, lengths);
   }
 

@@ -17,7 +17,7 @@ import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
 import type { RolloutQuestion } from '../rollout/rollout-types.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { GrpoTrainer } from './grpo-trainer.js';
+import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
 import { buildStepData } from './rl-batch.js';
 
 export type RlEvent =
@@ -137,20 +137,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     rho = data.nextRho;
     const metrics: Record<string, number> = {
       ...data.metrics,
-      'train/loss': stepMetrics.loss,
-      'train/pg_loss': stepMetrics.pgLoss,
-      'train/kl': stepMetrics.kl,
-      'train/entropy': stepMetrics.entropy,
-      'train/nll': stepMetrics.nll,
-      'train/clip_frac_high': stepMetrics.clipFracHigh,
-      'train/clip_frac_low': stepMetrics.clipFracLow,
-      'train/approx_kl': stepMetrics.approxKl,
-      'train/ratio_mean': stepMetrics.ratioMean,
-      'train/ratio_max': stepMetrics.ratioMax,
-      'train/grad_norm': stepMetrics.gradNorm,
-      'train/lr': stepMetrics.lr,
-      'train/skipped_updates': stepMetrics.skippedUpdates,
-      'train/tokens': stepMetrics.tokens,
+      ...loggedTrainMetrics(stepMetrics),
       'time/rollout_s': rolloutSeconds,
       'time/train_s': (Date.now() - trainStarted) / 1000,
       'time/step_s': (Date.now() - started) / 1000,

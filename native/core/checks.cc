@@ -17,8 +17,7 @@ namespace rexrag {
 LossCheck check_policy_loss(const std::vector<float>& logps, const std::vector<float>& entropies,
                             const std::vector<float>& behaviour, const std::vector<float>& ref,
                             const std::vector<float>& advantages, const std::vector<float>& loss_mask,
-                            const std::vector<int64_t>& lengths, const TrainerLossOptions& options) {
-  LossConfig config = to_loss_config(options);
+                            const std::vector<int64_t>& lengths, const LossConfig& config) {
   const auto total = static_cast<int64_t>(logps.size());
   int64_t sum = std::accumulate(lengths.begin(), lengths.end(), int64_t{0});
   require(sum == total, "lengths add up to " + std::to_string(sum) + " but logps has " + std::to_string(total));
@@ -78,7 +77,6 @@ void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& g
               static_cast<int64_t>(exp_avg_sq.size()) == n,
           "params, grads, expAvg and expAvgSq must have the same length");
   require(step >= 1, "step must be >= 1");
-  validate_optimizer(options);
   at::Tensor p = at::from_blob(params.data(), {n}, at::kFloat);
   at::Tensor g = at::from_blob(const_cast<float*>(grads.data()), {n}, at::kFloat);
   at::Tensor m = at::from_blob(exp_avg.data(), {n}, at::kFloat);

@@ -19,7 +19,7 @@ struct LossCheck {
 LossCheck check_policy_loss(const std::vector<float>& logps, const std::vector<float>& entropies,
                             const std::vector<float>& behaviour, const std::vector<float>& ref,
                             const std::vector<float>& advantages, const std::vector<float>& loss_mask,
-                            const std::vector<int64_t>& lengths, const TrainerLossOptions& options);
+                            const std::vector<int64_t>& lengths, const LossConfig& config);
 
 /// One AdamW update on plain arrays with the trainer's own update code (torch.optim.AdamW semantics).
 void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, std::vector<float>& exp_avg,

@@ -4,20 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/errors.h"
-
 namespace rexrag {
-
-void validate_optimizer(const OptimizerOptions& o) {
-  require(o.lr >= 0, "lr must be >= 0");
-  require(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, "betas must be in [0, 1)");
-  require(o.eps > 0, "eps must be > 0");
-  require(o.weight_decay >= 0, "weightDecay must be >= 0");
-  require(o.schedule == "constant" || o.schedule == "cosine", "schedule must be constant or cosine, got \"" +
-                                                                  o.schedule + "\"");
-  require(o.warmup_steps >= 0, "warmupSteps must be >= 0");
-  require(o.schedule != "cosine" || o.total_steps > o.warmup_steps, "cosine schedule needs totalSteps > warmupSteps");
-}
 
 void adamw_tensor(at::Tensor& param, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
                   int64_t step, const OptimizerOptions& o, double lr) {
@@ -33,7 +20,7 @@ void adamw_tensor(at::Tensor& param, const at::Tensor& grad, at::Tensor& exp_avg
 double scheduled_lr(const OptimizerOptions& o, int64_t step) {
   constexpr double kPi = 3.14159265358979323846;
   if (step < o.warmup_steps) return o.lr * static_cast<double>(step) / static_cast<double>(o.warmup_steps);
-  if (o.schedule == "constant") return o.lr;
+  if (o.schedule == Schedule::Constant) return o.lr;
   double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) /
                                       static_cast<double>(o.total_steps - o.warmup_steps));
   double cosine = 0.5 * (1.0 + std::cos(kPi * progress));

@@ -13,9 +13,6 @@ namespace rexrag {
 void adamw_tensor(at::Tensor& param, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
                   int64_t step, const OptimizerOptions& options, double lr);
 
-/// Throws InvalidArgument for out-of-range options.
-void validate_optimizer(const OptimizerOptions& options);
-
 /// The learning rate at training step `step` (0-based): verl / HF warmup (factor step / warmup, so step 0 has
 /// lr 0), then constant, or cosine from lr down to lr·min_lr_ratio at total_steps.
 double scheduled_lr(const OptimizerOptions& options, int64_t step);

@@ -3,45 +3,7 @@
 
 #include <algorithm>
 
-#include "core/errors.h"
-
 namespace rexrag {
-
-void LossConfig::validate() const {
-  require(clip_low >= 0 && clip_low < 1, "clipLow must be in [0, 1)");
-  require(clip_high >= 0, "clipHigh must be >= 0");
-  require(dual_clip == 0 || dual_clip > 1, "dualClip must be 0 (off) or greater than 1");
-  require(kl_coef >= 0, "klCoef must be >= 0");
-}
-
-LossConfig to_loss_config(const TrainerLossOptions& options) {
-  LossConfig config;
-  config.clip_low = options.clip_low;
-  config.clip_high = options.clip_high;
-  config.dual_clip = options.dual_clip;
-  config.kl_type = parse_kl_type(options.kl_type);
-  config.kl_coef = options.kl_coef;
-  config.entropy_coef = options.entropy_coef;
-  config.aggregation = parse_aggregation(options.aggregation);
-  config.validate();
-  return config;
-}
-
-KlType parse_kl_type(const std::string& name) {
-  if (name == "none") return KlType::None;
-  if (name == "k1") return KlType::K1;
-  if (name == "k2") return KlType::K2;
-  if (name == "k3" || name == "low_var_kl") return KlType::K3;
-  throw InvalidArgument("klType must be none, k1, k2 or k3, got \"" + name + "\"");
-}
-
-Aggregation parse_aggregation(const std::string& name) {
-  if (name == "token-mean") return Aggregation::TokenMean;
-  if (name == "seq-mean-token-sum") return Aggregation::SeqMeanTokenSum;
-  if (name == "seq-mean-token-mean") return Aggregation::SeqMeanTokenMean;
-  throw InvalidArgument("aggregation must be token-mean, seq-mean-token-sum or seq-mean-token-mean, got \"" + name +
-                        "\"");
-}
 
 LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const LossNormaliser& normaliser) {
   LossOutput out;
@@ -121,7 +83,7 @@ void LossSums::add(const LossSums& other) {
 
 void loss_means(const LossSums& sums, StepMetrics& metrics) {
   const double tokens = std::max(sums.tokens, 1.0);
-  metrics.tokens = static_cast<int64_t>(sums.tokens);
+  metrics.tokens = sums.tokens;
   metrics.pg_loss = sums.pg / tokens;
   metrics.nll = sums.neg_logp / tokens;
   metrics.kl = sums.kl / tokens;

@@ -9,33 +9,9 @@
 
 #include <ATen/ATen.h>
 
-#include <string>
-
 #include "core/trainer.h"
 
 namespace rexrag {
-
-enum class KlType { None, K1, K2, K3 };
-enum class Aggregation { TokenMean, SeqMeanTokenSum, SeqMeanTokenMean };
-
-struct LossConfig {
-  double clip_low = 0.2;
-  double clip_high = 0.2;
-  double dual_clip = 0.0;  // > 1 enables dual clip with this c; 0 disables it
-  KlType kl_type = KlType::K3;
-  double kl_coef = 0.001;
-  double entropy_coef = 0.0;
-  Aggregation aggregation = Aggregation::TokenMean;
-
-  /// Throws InvalidArgument for out-of-range values.
-  void validate() const;
-};
-
-/// The trainer's loss options, parsed and checked.
-LossConfig to_loss_config(const TrainerLossOptions& options);
-
-KlType parse_kl_type(const std::string& name);        // "none", "k1", "k2", "k3" (also "low_var_kl")
-Aggregation parse_aggregation(const std::string& name);  // "token-mean", "seq-mean-token-sum", "seq-mean-token-mean"
 
 /// Per-token inputs of one micro-batch, all (N,) over its loss tokens only.
 struct LossInputs {

@@ -271,11 +271,10 @@ struct Trainer::State {
   }
 };
 
-Trainer::Trainer(std::shared_ptr<Policy> policy, const TrainerLossOptions& loss, const OptimizerOptions& optimizer,
+Trainer::Trainer(std::shared_ptr<Policy> policy, const LossConfig& loss, const OptimizerOptions& optimizer,
                  bool keep_reference)
     : state_(std::make_unique<State>()) {
-  validate_optimizer(optimizer);
-  state_->loss = to_loss_config(loss);
+  state_->loss = loss;
   state_->optimizer = optimizer;
   state_->policy = std::move(policy);
   if (keep_reference) state_->reference = state_->policy->frozen_copy();

@@ -20,13 +20,11 @@ Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
   auto advantages = float_list(o.Get("advantages"), "inputs.advantages");
   auto loss_mask = float_list(o.Get("lossMask"), "inputs.lossMask");
   auto lengths = int64_list(o.Get("lengths"), "inputs.lengths");
-  Napi::Object options = Napi::Object::New(env);
-  options.Set("loss", info.Length() > 1 && info[1].IsObject() ? info[1] : Napi::Object::New(env));
-  TrainerLossOptions loss = read_loss(options);
+  LossConfig loss = read_loss(Fields(object_arg(info, 1, "loss"), "loss"));
   return guarded(env, [&]() -> Napi::Value {
     LossCheck check = check_policy_loss(logps, entropies, behaviour, ref, advantages, loss_mask, lengths, loss);
     Napi::Object out = metrics_object(env, check.metrics);
-    out.Set("loss", check.loss);
+    out.Set("train/loss", check.loss);
     out.Set("gradLogps", to_float32_array(env, check.grad_logps));
     out.Set("gradEntropies", to_float32_array(env, check.grad_entropies));
     return out;
@@ -41,9 +39,7 @@ Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
   auto exp_avg = float_list(o.Get("expAvg"), "inputs.expAvg");
   auto exp_avg_sq = float_list(o.Get("expAvgSq"), "inputs.expAvgSq");
   int64_t step = integer_field(o, "step", "inputs");
-  Napi::Object options = Napi::Object::New(env);
-  options.Set("optimizer", o);
-  OptimizerOptions optimizer = read_optimizer(options);
+  OptimizerOptions optimizer = read_optimizer(Fields(o, "inputs"));
   return guarded(env, [&]() -> Napi::Value {
     adamw_update_arrays(params, grads, exp_avg, exp_avg_sq, step, optimizer, optimizer.lr);
     Napi::Object out = Napi::Object::New(env);

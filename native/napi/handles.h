@@ -31,6 +31,8 @@ void register_policy(Napi::Env env, Napi::Object exports);
 void register_trainer(Napi::Env env, Napi::Object exports);
 /// Reads options.files: [{path, tensors: [{name, dtype, shape, begin, end}]}] (TypeErrors name the field).
 std::vector<WeightFile> read_weight_files_option(const Napi::Object& options);
+/// A score request: {ids, lengths, chunkSize, microBatchTokens, withEntropy, mask?} (a zod-parsed score config).
+Policy::ScoreRequest read_score_request(const Napi::Object& options);
 /// The box behind a Qwen2Policy object; TypeError naming `name` when the value is not one.
 std::shared_ptr<PolicyBox> unwrap_policy(const Napi::Value& value, const char* name);
 void register_session(Napi::Env env, Napi::Object exports);

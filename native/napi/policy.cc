@@ -76,6 +76,21 @@ std::vector<WeightFile> read_weight_files_option(const Napi::Object& options) {
   return files;
 }
 
+Policy::ScoreRequest read_score_request(const Napi::Object& options) {
+  Fields fields(options, "options");
+  Policy::ScoreRequest request;
+  request.ids = int32_list(options.Get("ids"), "options.ids");
+  request.lengths = int64_list(options.Get("lengths"), "options.lengths");
+  request.chunk_size = fields.integer("chunkSize");
+  request.micro_batch_tokens = fields.integer("microBatchTokens");
+  request.with_entropy = fields.boolean("withEntropy");
+  if (has_field(options, "mask")) {
+    std::vector<int32_t> mask = int32_list(options.Get("mask"), "options.mask");
+    request.mask.assign(mask.begin(), mask.end());
+  }
+  return request;
+}
+
 namespace {
 
 class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
@@ -167,20 +182,7 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
 
   Napi::Value Score(const Napi::CallbackInfo& info) {
     check_usable(info.Env(), !box_->policy, box_->busy, "Qwen2Policy");
-    Napi::Object options = object_arg(info, 0, "options");
-    Policy::ScoreRequest request;
-    request.ids = int32_list(options.Get("ids"), "options.ids");
-    request.lengths = int64_list(options.Get("lengths"), "options.lengths");
-    if (has_field(options, "chunkSize")) request.chunk_size = integer_field(options, "chunkSize", "options");
-    if (has_field(options, "microBatchTokens")) {
-      request.micro_batch_tokens = integer_field(options, "microBatchTokens", "options");
-    }
-    if (has_field(options, "withEntropy")) request.with_entropy = options.Get("withEntropy").ToBoolean().Value();
-    if (has_field(options, "mask")) {
-      std::vector<int32_t> mask = int32_list(options.Get("mask"), "options.mask");
-      request.mask.assign(mask.begin(), mask.end());
-    }
-    return (new ScoreWorker(info.Env(), box_, std::move(request)))->Start();
+    return (new ScoreWorker(info.Env(), box_, read_score_request(object_arg(info, 0, "options"))))->Start();
   }
 
   class SaveWorker : public PromiseWorker {

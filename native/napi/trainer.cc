@@ -58,16 +58,18 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::Dispose>("dispose")});
   }
 
-  /// new Trainer(policy, {loss, optimizer, keepReference}): copies the reference synchronously.
+  /// new Trainer(policy, {loss, optimizer, keepReference}), every field required: copies the reference
+  /// synchronously.
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
     Napi::Env env = info.Env();
     box_ = std::make_shared<TrainerBox>();
     box_->policy = unwrap_policy(info[0], "policy");
     check_usable(env, !box_->policy->policy, box_->policy->busy, "Qwen2Policy");
     Napi::Object options = object_arg(info, 1, "options");
-    bool keep_reference = has_field(options, "keepReference") && options.Get("keepReference").ToBoolean().Value();
-    TrainerLossOptions loss = read_loss(options);
-    OptimizerOptions optimizer = read_optimizer(options);
+    Fields fields(options, "options");
+    bool keep_reference = fields.boolean("keepReference");
+    LossConfig loss = read_loss(fields.object("loss"));
+    OptimizerOptions optimizer = read_optimizer(fields.object("optimizer"));
     guarded(env, [&]() -> Napi::Value {
       box_->trainer = std::make_shared<Trainer>(box_->policy->policy, loss, optimizer, keep_reference);
       return env.Undefined();
@@ -91,16 +93,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     if (has_field(b, "behaviourLogps")) batch->behaviour_logps = float_list(b.Get("behaviourLogps"), "batch.behaviourLogps");
     if (has_field(b, "refLogps")) batch->ref_logps = float_list(b.Get("refLogps"), "batch.refLogps");
     batch->advantages = float_list(b.Get("advantages"), "batch.advantages");
-    StepOptions options;
-    if (info.Length() > 1 && !info[1].IsUndefined()) {
-      Napi::Object o = object_arg(info, 1, "options");
-      if (has_field(o, "miniBatches")) options.mini_batches = integer_field(o, "miniBatches", "options");
-      if (has_field(o, "epochs")) options.epochs = integer_field(o, "epochs", "options");
-      if (has_field(o, "microBatchTokens")) options.micro_batch_tokens = integer_field(o, "microBatchTokens", "options");
-      if (has_field(o, "logitChunk")) options.logit_chunk = integer_field(o, "logitChunk", "options");
-      if (has_field(o, "shuffle")) options.shuffle = o.Get("shuffle").ToBoolean().Value();
-      if (has_field(o, "seed")) options.seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
-    }
+    StepOptions options = read_step(Fields(object_arg(info, 1, "options"), "options"));
     auto metrics = std::make_shared<StepMetrics>();
     return (new TrainerWorker(
                 env, box_, [batch, options, metrics](Trainer& t) { *metrics = t.step(*batch, options); },
@@ -111,11 +104,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value ReferenceScore(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     check(env);
-    Napi::Object o = object_arg(info, 0, "options");
-    Policy::ScoreRequest request;
-    request.ids = int32_list(o.Get("ids"), "options.ids");
-    request.lengths = int64_list(o.Get("lengths"), "options.lengths");
-    if (has_field(o, "chunkSize")) request.chunk_size = integer_field(o, "chunkSize", "options");
+    Policy::ScoreRequest request = read_score_request(object_arg(info, 0, "options"));
     auto result = std::make_shared<Policy::ScoreResult>();
     return (new TrainerWorker(
                 env, box_, [request, result](Trainer& t) { *result = t.reference_score(request); },
@@ -195,6 +184,7 @@ void register_trainer(Napi::Env env, Napi::Object exports) {
   Napi::Function constructor = TrainerWrap::Define(env);
   exports.Set("Trainer", constructor);
   addon_data(env).trainer_constructor = Napi::Persistent(constructor);
+  exports.Set("stepMetricNames", metric_names(env));
 }
 
 }  // namespace rexrag::napi

@@ -2,9 +2,11 @@
 // accumulation over micro-batches equals one big batch; non-finite inputs skip the update; bad input is named.
 import test from 'ava';
 
+import { lossConfigSchema, optimizerConfigSchema, stepConfigSchema } from '../../lib/config/train-config.js';
 import { Policy } from '../../lib/model/policy.js';
-import type { NativeQwen2Config } from '../../lib/native-types.js';
-import { GrpoTrainer, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
+import { native } from '../../lib/native.js';
+import { STEP_METRIC_NAMES, type NativeQwen2Config } from '../../lib/native-types.js';
+import { GrpoTrainer, loggedTrainMetrics, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
 
 const config: NativeQwen2Config = {
   vocab_size: 64,
@@ -53,11 +55,11 @@ test('a few GRPO steps with a fixed reward raise the rewarded tokens\' probabili
   const initial = new Map(policy.parameters().map((p) => [p.name, policy.parameterValues(p.name)]));
   for (let step = 0; step < 6; step++) {
     const metrics = await trainer.step(await rolloutBatch(policy, 100 + step), { miniBatches: 2 });
-    t.true(Number.isFinite(metrics.loss), `step ${step}: loss ${metrics.loss}`);
-    t.is(metrics.updates, 2);
-    t.is(metrics.skippedUpdates, 0);
-    t.true(metrics.gradNorm > 0);
-    t.true(metrics.kl >= 0, 'k3 is non-negative');
+    t.true(Number.isFinite(metrics['train/loss']), `step ${step}: loss ${metrics['train/loss']}`);
+    t.is(metrics['train/updates'], 2);
+    t.is(metrics['train/skipped_updates'], 0);
+    t.true(metrics['train/grad_norm'] > 0);
+    t.true(metrics['train/kl'] >= 0, 'k3 is non-negative');
   }
   const after = await rewardedMass(policy);
   t.log(`rewarded-token mass after the prompt: ${before.toFixed(4)} -> ${after.toFixed(4)}`);
@@ -71,6 +73,19 @@ test('a few GRPO steps with a fixed reward raise the rewarded tokens\' probabili
   policy.dispose();
 });
 
+test('the step reports exactly the metric table, slash-named, in its order', async (t) => {
+  const policy = await Policy.random(config, { seed: 11 });
+  const trainer = await GrpoTrainer.create(policy);
+  const metrics = await trainer.step(await rolloutBatch(policy, 5, 4, 4));
+  t.deepEqual(Object.keys(metrics), [...STEP_METRIC_NAMES]);
+  t.deepEqual(native().stepMetricNames, [...STEP_METRIC_NAMES]);
+  t.is(metrics['train/tokens'], 16);
+  t.is(metrics['train/micro_batches'], 1);
+  t.false('train/updates' in loggedTrainMetrics(metrics));
+  trainer.dispose();
+  policy.dispose();
+});
+
 test('gradient accumulation over micro-batches gives the same update as one big batch', async (t) => {
   const batchPolicy = await Policy.random(config, { seed: 2 });
   const batch = await rolloutBatch(batchPolicy, 7, 6, 5);
@@ -79,7 +94,7 @@ test('gradient accumulation over micro-batches gives the same update as one big 
     const policy = await Policy.random(config, { seed: 2 });
     const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 }, loss: { aggregation: 'seq-mean-token-mean' } });
     const metrics = await trainer.step(batch, { microBatchTokens });
-    t.true(metrics.microBatches >= (microBatchTokens === 9 ? 6 : 1));
+    t.true(metrics['train/micro_batches'] >= (microBatchTokens === 9 ? 6 : 1));
     results.push(policy.parameters().map((p) => policy.parameterValues(p.name)));
     trainer.dispose();
     policy.dispose();
@@ -99,11 +114,11 @@ test('a non-finite loss skips the update, counts it, and leaves the weights unch
   const poisoned = { ...batch, advantages: batch.advantages.map((a, i) => (i === 0 ? Number.MAX_VALUE : a)) };
   poisoned.behaviourLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v, j) => (j === 5 ? -1e30 : v)));
   const metrics = await trainer.step(poisoned);
-  t.is(metrics.skippedUpdates, 1);
-  t.is(metrics.updates, 0);
+  t.is(metrics['train/skipped_updates'], 1);
+  t.is(metrics['train/updates'], 0);
   t.deepEqual(policy.parameterValues('model.layers.0.mlp.up_proj.weight'), before);
   const next = await trainer.step(batch);
-  t.is(next.updates, 1, 'training goes on after a skipped update');
+  t.is(next['train/updates'], 1, 'training goes on after a skipped update');
   trainer.dispose();
   policy.dispose();
 });
@@ -117,12 +132,33 @@ test('bad batches are refused with errors naming the problem', async (t) => {
   await t.throwsAsync(trainer.step({ ...good, behaviourLogps: [[0, -1]] }), { instanceOf: RangeError, message: /behaviourLogps\[0\] has 2 values/ });
   await t.throwsAsync(trainer.step({ ...good, ids: [[1, 2, 64]] }), { instanceOf: RangeError, message: /ids\[0\]\[2\]/ });
   await t.throwsAsync(trainer.step({ ...good, advantages: [] }), { instanceOf: RangeError, message: /advantages has 0 rows/ });
-  await t.throwsAsync(GrpoTrainer.create(policy, { loss: { klType: 'k9' as never } }), { message: /klType must be/ });
-  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { schedule: 'cosine', totalSteps: 0 } }), { message: /totalSteps/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { loss: { klType: 'k9' as never } }), { message: /loss\.klType/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { schedule: 'cosine', totalSteps: 0 } }), { message: /optimizer\.totalSteps/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { lr: -1 } }), { message: /optimizer\.lr/ });
+  await t.throwsAsync(trainer.step(good, { miniBatches: 0 }), { message: /miniBatches/ });
   const withKl = await GrpoTrainer.create(policy, { reference: 'none' });
   await t.throwsAsync(withKl.step(good), { message: /refLogps were not given/ });
   trainer.dispose();
   withKl.dispose();
+  policy.dispose();
+});
+
+test('the native trainer reads every option as required: a missing or mistyped field is a TypeError naming it', async (t) => {
+  const policy = await Policy.random(config, { seed: 4 });
+  const loss = lossConfigSchema.parse({});
+  const optimizer = optimizerConfigSchema.parse({});
+  const create = (options: object) => new (native().Trainer)(policy.nativeHandle(), options as never);
+  const { klCoef: _, ...withoutKlCoef } = loss;
+  t.throws(() => create({ loss: withoutKlCoef, optimizer, keepReference: false }), { instanceOf: TypeError, message: 'options.loss.klCoef must be a number, got undefined' });
+  t.throws(() => create({ loss: { ...loss, klType: 'k9' }, optimizer, keepReference: false }), { instanceOf: TypeError, message: 'options.loss.klType must be one of none, k1, k2, k3, got "k9"' });
+  t.throws(() => create({ loss, optimizer: { ...optimizer, warmupSteps: '3' }, keepReference: false }), { instanceOf: TypeError, message: 'options.optimizer.warmupSteps must be a number, got string' });
+  t.throws(() => create({ loss, optimizer }), { instanceOf: TypeError, message: 'options.keepReference must be a boolean, got undefined' });
+  const trainer = create({ loss: { ...loss, klType: 'none' }, optimizer, keepReference: false });
+  const batch = { ids: Int32Array.from([1, 2, 3]), lengths: Int32Array.from([3]), lossMask: Float32Array.from([0, 1, 1]), advantages: Float32Array.from([1, 1, 1]) };
+  const { shuffle: __, ...withoutShuffle } = stepConfigSchema.parse({});
+  t.throws(() => trainer.step(batch, withoutShuffle as never), { instanceOf: TypeError, message: 'options.shuffle must be a boolean, got undefined' });
+  t.true(Number.isFinite((await trainer.step(batch, stepConfigSchema.parse({})))['train/loss']));
+  trainer.dispose();
   policy.dispose();
 });
 
@@ -169,8 +205,8 @@ test('without behaviour log-probs the step is on-policy: the same update as pass
     const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 } });
     const current = (await policy.score(batch.ids)).logps;
     const metrics = await trainer.step(onPolicy ? { ...batch, behaviourLogps: undefined } : { ...batch, behaviourLogps: current });
-    t.true(Math.abs(metrics.ratioMean - 1) < 1e-5, `ratio mean ${metrics.ratioMean}`);
-    t.true(metrics.nll > 0);
+    t.true(Math.abs(metrics['train/ratio_mean'] - 1) < 1e-5, `ratio mean ${metrics['train/ratio_mean']}`);
+    t.true(metrics['train/nll'] > 0);
     params.push(policy.parameters().map((p) => policy.parameterValues(p.name)));
     trainer.dispose();
     policy.dispose();
