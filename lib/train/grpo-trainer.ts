@@ -1,6 +1,9 @@
 // One GRPO/PPO optimizer step from TypeScript: packs a batch of trajectories (token ids, loss masks,
 // behaviour/reference log-probs, advantages) into flat typed arrays and hands it to the native trainer,
 // which runs micro-batches, the clipped loss, KL, clipping and AdamW in one call. Checkpoints: checkpoint.ts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import {
   scoreConfigSchema,
   stepConfigSchema,
@@ -15,11 +18,16 @@ import {
 import { parseConfig } from '../config/resolve-config.js';
 import { RexragError } from '../errors.js';
 import type { Policy } from '../model/policy.js';
+import { readSafetensorsHeader, toNativeWeightFiles } from '../model/safetensors.js';
 import { native } from '../native.js';
 import type { NativeStepMetrics, NativeTrainer } from '../native-types.js';
 import { packTokenRows, splitRows } from '../model/token-rows.js';
 import { enqueueTorchJob } from '../torch-queue.js';
-import { expectArray, expectObject, expectTokenIds } from '../validate.js';
+import { expectArray, expectObject, expectString, expectTokenIds } from '../validate.js';
+
+/** The files GrpoTrainer.saveState writes into a checkpoint folder. */
+const TRAINER_STATE_FILE = 'trainer.safetensors';
+const REFERENCE_FILE = 'reference.safetensors';
 
 export type LossOptions = Partial<LossConfig>;
 export type OptimizerOptions = Partial<OptimizerConfig>;
@@ -168,10 +176,36 @@ export class GrpoTrainer {
     return this.handle.stepsDone();
   }
 
-  /** The native handle, for checkpointing. */
-  nativeHandle(): NativeTrainer {
+  /**
+   * Writes the optimizer state (AdamW moments and the update/step counters) to `dir/trainer.safetensors` and,
+   * when the trainer keeps a reference, the reference weights to `dir/reference.safetensors`. Returns the files.
+   */
+  async saveState(dir: string): Promise<string[]> {
     this.checkLive();
-    return this.handle;
+    expectString(dir, 'dir', { nonEmpty: true });
+    const files = [TRAINER_STATE_FILE];
+    await enqueueTorchJob(() => this.handle.saveState(join(dir, TRAINER_STATE_FILE)));
+    if (this.options.reference === 'frozen-copy') {
+      await enqueueTorchJob(() => this.handle.saveReference(join(dir, REFERENCE_FILE)));
+      files.push(REFERENCE_FILE);
+    }
+    return files;
+  }
+
+  /** Restores what saveState wrote into `dir`; every tensor must match this policy's parameters. */
+  async loadState(dir: string): Promise<void> {
+    this.checkLive();
+    expectString(dir, 'dir', { nonEmpty: true });
+    const trainerFiles = toNativeWeightFiles([await readSafetensorsHeader(join(dir, TRAINER_STATE_FILE))]);
+    await enqueueTorchJob(() => this.handle.loadState(trainerFiles));
+    if (this.options.reference === 'frozen-copy') {
+      const path = join(dir, REFERENCE_FILE);
+      if (!existsSync(path)) {
+        throw new RexragError(`${dir} has no ${REFERENCE_FILE} but the trainer keeps a reference`, 'ERR_INVALID_ARG');
+      }
+      const referenceFiles = toNativeWeightFiles([await readSafetensorsHeader(path)]);
+      await enqueueTorchJob(() => this.handle.loadReference(referenceFiles));
+    }
   }
 
   dispose(): void {

@@ -1,10 +1,10 @@
 // The native policy loss, its backward pass and the AdamW update against the plain float64 TypeScript
-// reference (lib/algo/reference-loss.ts) on random inputs: every KL estimator and aggregation, dual clip,
+// reference (test/helpers/reference-loss.ts) on random inputs: every KL estimator and aggregation, dual clip,
 // entropy bonus, masked rows, all-zero advantages and extreme ratios.
 import test from 'ava';
 
 import { mulberry32 } from '../../lib/algo/random.js';
-import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../../lib/algo/reference-loss.js';
+import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../helpers/reference-loss.js';
 import { lossConfigSchema, optimizerConfigSchema } from '../../lib/config/train-config.js';
 import { native } from '../../lib/native.js';
 
