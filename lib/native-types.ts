@@ -1,6 +1,8 @@
 // The typed shape of the addon's exports. Every heavy call returns a Promise (it runs on a worker thread).
 // Option objects are derived from the zod schemas (lib/config/train-config.ts), never re-declared here.
 import type { LossConfig, OptimizerConfig, ScoreConfig, StepConfig } from './config/train-config.js';
+import type { SamplingOptions } from './model/generation-types.js';
+import type { Qwen2WeightShapes } from './model/qwen2-weights.js';
 
 export interface RuntimeInfo {
   torchVersion: string;
@@ -31,18 +33,11 @@ export interface MatmulResult {
   threads: number;
 }
 
-/** Qwen2 hyper-parameters with Hugging Face's config.json names. */
-export interface NativeQwen2Config {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
+/** Qwen2 hyper-parameters with Hugging Face's config.json names: the shape-deciding ones, plus these. */
+export interface NativeQwen2Config extends Qwen2WeightShapes {
   max_position_embeddings?: number;
   rope_theta?: number;
   rms_norm_eps?: number;
-  tie_word_embeddings?: boolean;
 }
 
 export interface NativeTensorEntry {
@@ -79,14 +74,8 @@ export interface NativeScoreResult {
   entropies?: Float32Array;
 }
 
-export interface NativeSamplingOptions {
-  temperature: number;
-  topP: number;
-  topK: number;
-  maxNewTokens: number;
-  seed: number;
-  stopStrings: string[];
-  eosTokenIds: number[];
+/** The rollout loop's sampling options, plus the vocabulary limit (tokens at or above it are never sampled). */
+export interface NativeSamplingOptions extends SamplingOptions {
   vocabLimit?: number;
 }
 
@@ -237,7 +226,7 @@ export interface NativeChecks {
   policyLoss(inputs: NativeLossCheckInputs, loss: NativeLossOptions): NativeLossCheck;
   adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
   /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
-  tokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number }): {
+  tokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number; temperature: number }): {
     logp: number;
     entropy: number;
     gradHidden: number;

@@ -5,6 +5,14 @@ import { z } from 'zod';
 /** Tokens per LM-head pass, scoring and training alike (the vocabulary is sliced so <= 16M logits exist at once). */
 const logitChunkSchema = z.number().int().min(1).default(1024).describe('tokens per LM-head pass (vocabulary sliced to <= 16M logits)');
 
+/** Log-probs come from softmax(logits / temperature): the rollouts' sampling temperature, so that the PPO ratio
+ *  compares the distributions the tokens were actually drawn from (1: the model's own distribution). */
+const temperatureSchema = z
+  .number()
+  .gt(0)
+  .default(1)
+  .describe('sampling temperature the log-probs are taken at: softmax(logits / temperature); use the rollout temperature');
+
 export const lossConfigSchema = z
   .object({
     clipLow: z.number().min(0).lt(1).default(0.2).describe('PPO clip below 1: ratios under 1 − clipLow are clipped'),
@@ -18,6 +26,7 @@ export const lossConfigSchema = z
     klCoef: z.number().min(0).default(0.001),
     entropyCoef: z.number().default(0),
     aggregation: z.enum(['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean']).default('token-mean'),
+    temperature: temperatureSchema,
   })
   .strict();
 
@@ -57,6 +66,7 @@ export const scoreConfigSchema = z
     chunkSize: logitChunkSchema,
     microBatchTokens: z.number().int().min(1).default(16384).describe('rows are scored in micro-batches of at most this many padded tokens'),
     withEntropy: z.boolean().default(false).describe('also return the entropy of each predicting distribution'),
+    temperature: temperatureSchema,
   })
   .strict();
 

@@ -128,7 +128,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
     emit({ type: 'phase', step, phase: 'score' });
     const sequences = trajectories.map((t) => [...t.promptTokens, ...t.responseTokens]);
-    const { logps } = await policy.score(sequences, { lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]) });
+    const { logps } = await policy.score(sequences, {
+      lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]),
+      temperature: config.trainer.loss.temperature,
+    });
     const oldLogps = logps.map((row, i) => row.slice(trajectories[i]!.promptTokens.length));
     const data = buildStepData(trajectories, rewards, oldLogps, { config, rho, trie, questionsPerStep: questions.length });
     emit({ type: 'phase', step, phase: 'train' });

@@ -85,7 +85,7 @@ void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& g
 }
 
 TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed, int64_t max_logits) {
+                                       double entropy_weight, uint64_t seed, int64_t max_logits, double temperature) {
   auto generator = at::detail::createCPUGenerator(seed);
   auto options = at::TensorOptions().dtype(at::kFloat);
   at::Tensor hidden = at::randn({rows, hidden_size}, generator, options);
@@ -96,9 +96,9 @@ TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_
     at::Tensor h = hidden.clone().set_requires_grad(true), W = weight.clone().set_requires_grad(true);
     at::Tensor logp, entropy;
     if (kernel) {
-      std::tie(logp, entropy) = token_logprobs(h, W, targets, chunk, true, max_logits);
+      std::tie(logp, entropy) = token_logprobs(h, W, targets, chunk, temperature, true, max_logits);
     } else {
-      at::Tensor log_probs = at::log_softmax(at::matmul(h, W.t()), -1);  // (N, V): the naive way
+      at::Tensor log_probs = at::log_softmax(at::matmul(h, W.t()) / temperature, -1);  // (N, V): the naive way
       logp = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
       entropy = -(log_probs.exp() * log_probs).sum(-1);
     }

@@ -26,11 +26,12 @@ void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& g
                          std::vector<float>& exp_avg_sq, int64_t step, const OptimizerOptions& options, double lr);
 
 /// Largest differences between token_logprobs and plain autograd (matmul, log_softmax, gather, entropy) on random
-/// inputs, for the loss d = Σ w_i·logp_i + entropy_weight·Σ u_i·H_i with random w, u: the kernel's reference check.
+/// inputs, for the loss d = Σ w_i·logp_i + entropy_weight·Σ u_i·H_i with random w, u, at a temperature (the plain
+/// side divides the logits by it): the kernel's reference check.
 struct TokenLogprobCheck {
   double logp = 0, entropy = 0, grad_hidden = 0, grad_weight = 0;
 };
 TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed, int64_t max_logits);
+                                       double entropy_weight, uint64_t seed, int64_t max_logits, double temperature);
 
 }  // namespace rexrag

@@ -235,7 +235,8 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
     at::Tensor batch_index = at::tensor(sel_batch, at::kLong).to(state_->device);
     at::Tensor position = at::tensor(sel_position, at::kLong).to(state_->device);
     auto [logp, entropy] = token_logprobs(hidden.index({batch_index, position - 1}), model.lm_head_weight(),
-                                          ids.index({batch_index, position}), request.chunk_size, request.with_entropy);
+                                          ids.index({batch_index, position}), request.chunk_size, request.temperature,
+                                          request.with_entropy);
     at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
     at::Tensor entropy_cpu = entropy.to(at::kCPU).contiguous();
     for (size_t i = 0; i < sel_out.size(); ++i) {

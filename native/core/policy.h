@@ -56,6 +56,7 @@ class Policy {
     int64_t chunk_size;            // scored tokens per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
     bool with_entropy;
     int64_t micro_batch_tokens;    // rows are scored in groups whose padded size stays under this
+    double temperature;            // log-probs of softmax(logits / temperature); 1: the model's own
   };
   struct ScoreResult {
     std::vector<float> logps;      // aligned with ids; a row's first token has 0 (no prefix)

@@ -19,6 +19,7 @@ struct LossConfig {
   double kl_coef;
   double entropy_coef;
   Aggregation aggregation;
+  double temperature;  // log-probs (policy and reference) come from softmax(logits / temperature)
 };
 
 /// AdamW and the learning-rate schedule (optimizer.h).

@@ -158,10 +158,10 @@ DeviceInputs to_device(const MicroBatch& micro, at::Device device) {
 
 /// Log-probs (and entropies) of the loss tokens under `model`: hidden states, then the chunked LM-head kernel.
 std::pair<at::Tensor, at::Tensor> loss_token_logprobs(Qwen2ForCausalLMImpl& model, const DeviceInputs& in,
-                                                      int64_t logit_chunk, bool with_entropy) {
+                                                      int64_t logit_chunk, double temperature, bool with_entropy) {
   at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, nullptr);  // (B, T, H)
   at::Tensor predicting = hidden.index({in.batch_index, in.position - 1});               // (N, H)
-  return token_logprobs(predicting, model.lm_head_weight(), in.targets, logit_chunk, with_entropy);
+  return token_logprobs(predicting, model.lm_head_weight(), in.targets, logit_chunk, temperature, with_entropy);
 }
 
 /// Running totals of a step, reduced to StepMetrics at its end.
@@ -195,7 +195,8 @@ struct Trainer::State {
   /// The frozen reference's log-probs of a micro-batch's loss tokens.
   at::Tensor reference_logps(const DeviceInputs& in, int64_t logit_chunk) {
     torch::NoGradGuard no_grad;
-    return loss_token_logprobs(*reference->state().model, in, logit_chunk, /*with_entropy=*/false).first;
+    return loss_token_logprobs(*reference->state().model, in, logit_chunk, loss.temperature, /*with_entropy=*/false)
+        .first;
   }
 
   /// Forward and backward over the mini-batch's micro-batches, accumulating parameter gradients and metric sums.
@@ -220,7 +221,8 @@ struct Trainer::State {
             .to(state.device);
       };
       LossInputs inputs;
-      std::tie(inputs.logp, inputs.entropy) = loss_token_logprobs(*state.model, in, options.logit_chunk, true);
+      std::tie(inputs.logp, inputs.entropy) =
+          loss_token_logprobs(*state.model, in, options.logit_chunk, loss.temperature, /*with_entropy=*/true);
       inputs.behaviour = on_policy ? inputs.logp.detach() : select(batch.behaviour_logps);
       inputs.advantages = select(batch.advantages);
       inputs.row = in.batch_index;

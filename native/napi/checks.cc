@@ -58,8 +58,9 @@ Napi::Value TokenLogprobs(const Napi::CallbackInfo& info) {
   const double entropy_weight = number_field(o, "entropyWeight", "options");
   const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
   const int64_t max_logits = integer_field(o, "maxLogits", "options");
+  const double temperature = number_field(o, "temperature", "options");
   return guarded(env, [&]() -> Napi::Value {
-    TokenLogprobCheck check = check_token_logprobs(rows, hidden, vocab, chunk, entropy_weight, seed, max_logits);
+    TokenLogprobCheck check = check_token_logprobs(rows, hidden, vocab, chunk, entropy_weight, seed, max_logits, temperature);
     Napi::Object out = Napi::Object::New(env);
     out.Set("logp", check.logp);
     out.Set("entropy", check.entropy);

@@ -84,6 +84,7 @@ Policy::ScoreRequest read_score_request(const Napi::Object& options) {
   request.chunk_size = fields.integer("chunkSize");
   request.micro_batch_tokens = fields.integer("microBatchTokens");
   request.with_entropy = fields.boolean("withEntropy");
+  request.temperature = fields.number("temperature");
   if (has_field(options, "mask")) {
     std::vector<int32_t> mask = int32_list(options.Get("mask"), "options.mask");
     request.mask.assign(mask.begin(), mask.end());

@@ -17,6 +17,7 @@ LossConfig read_loss(const Fields& loss) {
   out.aggregation = loss.choice<Aggregation>("aggregation", {{"token-mean", Aggregation::TokenMean},
                                                              {"seq-mean-token-sum", Aggregation::SeqMeanTokenSum},
                                                              {"seq-mean-token-mean", Aggregation::SeqMeanTokenMean}});
+  out.temperature = loss.number("temperature");
   return out;
 }
 

@@ -162,6 +162,29 @@ test('the native trainer reads every option as required: a missing or mistyped f
   policy.dispose();
 });
 
+test('sampling temperature: generation log-probs equal scoring at that temperature, and a step at it starts from ratio 1', async (t) => {
+  const policy = await Policy.random(config, { seed: 12 });
+  const temperature = 0.7;
+  const session = policy.createSession();
+  const rows = Array.from({ length: 4 }, () => session.addRow(prompt));
+  const generated = await session.generate(rows, { temperature, topP: 1, topK: 0, seed: 21, maxNewTokens: 8, stopStrings: [], eosTokenIds: [] });
+  session.dispose();
+  const ids = generated.map((g) => [...prompt, ...g.tokens]);
+  const largestDiff = (logps: Float32Array[]) =>
+    Math.max(...generated.flatMap((g, i) => g.logprobs.map((lp, j) => Math.abs(lp - logps[i]![prompt.length + j]!))));
+  const tempered = (await policy.score(ids, { temperature })).logps;
+  t.true(largestDiff(tempered) < 2e-4, `generation vs scoring at T = ${temperature}: ${largestDiff(tempered)}`);
+  t.true(largestDiff((await policy.score(ids)).logps) > 1e-2, 'untempered scoring differs (the test can tell)');
+  const trainer = await GrpoTrainer.create(policy, { loss: { temperature }, optimizer: { lr: 1e-3 } });
+  const lossMask = ids.map((row) => row.map((_, t) => (t >= prompt.length ? 1 : 0)));
+  const metrics = await trainer.step({ ids, lossMask, behaviourLogps: tempered, advantages: [1, -1, 0.5, -0.5] });
+  t.is(metrics['train/updates'], 1);
+  t.true(Math.abs(metrics['train/ratio_mean'] - 1) < 1e-5, `ratio mean ${metrics['train/ratio_mean']}`);
+  t.true(Math.abs(metrics['train/ratio_max'] - 1) < 1e-5, `ratio max ${metrics['train/ratio_max']}`);
+  trainer.dispose();
+  policy.dispose();
+});
+
 test('the learning-rate schedule: linear warmup from 0, then constant or cosine', async (t) => {
   const policy = await Policy.random(config, { seed: 5 });
   const constant = await GrpoTrainer.create(policy, { reference: 'none', optimizer: { lr: 1e-3, warmupSteps: 4 } });

@@ -99,9 +99,11 @@ test('the native AdamW update equals torch.optim.AdamW semantics (reference) ove
 
 test('the chunked LM-head log-prob kernel and its recomputing backward equal plain autograd', (t) => {
   // maxLogits small enough that the vocabulary is cut into many slices (online log-sum-exp across them).
-  for (const [chunk, entropyWeight, maxLogits] of [[7, 0, 1 << 24], [64, 0.3, 37 * 50], [1, -1, 40], [16, 0.5, 16 * 17]] as const) {
-    const d = native().checks.tokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk, maxLogits });
-    t.true(d.logp < 1e-5 && d.entropy < 1e-4, `chunk ${chunk}: logp ${d.logp}, entropy ${d.entropy}`);
-    t.true(d.gradHidden < 1e-4 && d.gradWeight < 1e-4, `chunk ${chunk}, entropy weight ${entropyWeight}: grad hidden ${d.gradHidden}, grad weight ${d.gradWeight}`);
+  // A temperature divides the logits on both sides (forward and the recomputing backward).
+  const cases = [[7, 0, 1 << 24, 1], [64, 0.3, 37 * 50, 1], [1, -1, 40, 1], [16, 0.5, 16 * 17, 1], [16, 0.5, 16 * 17, 0.7], [5, -1, 40, 1.6]] as const;
+  for (const [chunk, entropyWeight, maxLogits, temperature] of cases) {
+    const d = native().checks.tokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk, maxLogits, temperature });
+    t.true(d.logp < 1e-5 && d.entropy < 1e-4, `chunk ${chunk}, T ${temperature}: logp ${d.logp}, entropy ${d.entropy}`);
+    t.true(d.gradHidden < 1e-4 && d.gradWeight < 1e-4, `chunk ${chunk}, entropy weight ${entropyWeight}, T ${temperature}: grad hidden ${d.gradHidden}, grad weight ${d.gradWeight}`);
   }
 });
