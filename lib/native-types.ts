@@ -126,6 +126,8 @@ export interface NativeTrainBatch {
   behaviourLogps?: Float32Array;
   refLogps?: Float32Array;
   advantages: Float32Array;
+  /** Aligned with ids: the index of each token's kind in TOKEN_KINDS (per-kind diagnostics when given). */
+  tokenKinds?: Uint8Array;
 }
 
 /**
@@ -153,7 +155,19 @@ export const STEP_METRIC_NAMES = [
   'train/grad_norm_max',
 ] as const;
 export type StepMetricName = (typeof STEP_METRIC_NAMES)[number];
-export type NativeStepMetrics = Record<StepMetricName, number>;
+
+/** Token kinds of a batch's tokenKinds (value = index), as they appear in per-kind metric names. */
+export const TOKEN_KINDS = ['original', 'probe_prefix', 'probe_prompt', 'probe_continuation'] as const;
+/**
+ * Per-kind diagnostics over the step's loss tokens of that kind, reported as `train/<kind>/<name>` when the
+ * batch has tokenKinds: ratio r = π_θ / behaviour (mean, max, min), clip fractions, approx-KL (mean −log r),
+ * k3 KL to the reference (0 when the loss has no KL term), mean advantage, token count.
+ */
+export const TOKEN_KIND_METRICS = [
+  'ratio_mean', 'ratio_max', 'ratio_min', 'clip_frac_high', 'clip_frac_low', 'approx_kl', 'kl_k3', 'advantage_mean', 'tokens',
+] as const;
+export type TokenKindMetricName = `train/${(typeof TOKEN_KINDS)[number]}/${(typeof TOKEN_KIND_METRICS)[number]}`;
+export type NativeStepMetrics = Record<StepMetricName, number> & Partial<Record<TokenKindMetricName, number>>;
 
 export interface NativeTrainer {
   step(batch: NativeTrainBatch, options: NativeStepOptions): Promise<NativeStepMetrics>;
@@ -243,6 +257,9 @@ export interface NativeBinding {
   ) => NativeTrainer;
   /** STEP_METRIC_NAMES as the addon's table has them. */
   stepMetricNames: string[];
+  /** TOKEN_KINDS and TOKEN_KIND_METRICS as the addon's tables have them. */
+  tokenKindNames: string[];
+  tokenKindMetricNames: string[];
   /** Test-only kernels on plain arrays, for reference checks (native/core/checks.h). */
   checks: NativeChecks;
   runtimeInfo(): RuntimeInfo;

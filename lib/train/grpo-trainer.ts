@@ -20,7 +20,7 @@ import { RexragError } from '../errors.js';
 import type { Policy } from '../model/policy.js';
 import { readSafetensorsHeader, toNativeWeightFiles } from '../model/safetensors.js';
 import { native } from '../native.js';
-import type { NativeStepMetrics, NativeTrainer } from '../native-types.js';
+import { TOKEN_KINDS, type NativeStepMetrics, type NativeTrainer } from '../native-types.js';
 import { packTokenRows, splitRows } from '../model/token-rows.js';
 import { enqueueTorchJob } from '../torch-queue.js';
 import { expectArray, expectObject, expectString, expectTokenIds } from '../validate.js';
@@ -61,6 +61,12 @@ export interface TrajectoryBatch {
   refLogps?: ArrayLike<number>[];
   /** Per row (broadcast over its tokens) or per token. */
   advantages: (number | ArrayLike<number>)[];
+  /**
+   * Optional, per token (e.g. an Int8Array or Uint8Array per row): 0 original, 1 probe prefix, 2 probe prompt,
+   * 3 probe continuation (TOKEN_KINDS). With it the step also reports `train/<kind>/...` diagnostics over the
+   * loss tokens of each kind; tokens outside the loss mask are ignored.
+   */
+  tokenKinds?: ArrayLike<number>[];
 }
 
 /** Flattens a batch into the native layout, checking every row's lengths against its ids. */
@@ -78,6 +84,9 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   if (batch.refLogps && batch.refLogps.length !== rows) {
     throw new RangeError(`batch.refLogps has ${batch.refLogps.length} rows but batch.ids has ${rows}`);
   }
+  if (batch.tokenKinds !== undefined && expectArray(batch.tokenKinds, 'batch.tokenKinds').length !== rows) {
+    throw new RangeError(`batch.tokenKinds has ${batch.tokenKinds.length} rows but batch.ids has ${rows}`);
+  }
   const lengths = new Int32Array(rows);
   batch.ids.forEach((row, r) => {
     lengths[r] = expectTokenIds(Array.from(row), `batch.ids[${r}]`, vocabSize).length;
@@ -89,6 +98,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   const behaviourLogps = batch.behaviourLogps ? new Float32Array(total) : undefined;
   const advantages = new Float32Array(total);
   const refLogps = batch.refLogps ? new Float32Array(total) : undefined;
+  const tokenKinds = batch.tokenKinds ? new Uint8Array(total) : undefined;
   let offset = 0;
   for (let r = 0; r < rows; r++) {
     const length = lengths[r]!;
@@ -107,6 +117,17 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     if (lossMask[offset] !== 0) throw new RangeError(`batch.lossMask[${r}][0] must be 0: the first token has no prefix`);
     if (behaviourLogps) copyRow(behaviourLogps, batch.behaviourLogps![r]!, 'behaviourLogps');
     if (refLogps) copyRow(refLogps, batch.refLogps![r]!, 'refLogps');
+    if (tokenKinds) {
+      const kinds = batch.tokenKinds![r]!;
+      if (kinds.length !== length) throw new RangeError(`batch.tokenKinds[${r}] has ${kinds.length} values but the row has ${length} tokens`);
+      for (let t = 0; t < length; t++) {
+        const kind = kinds[t]!;
+        if (!Number.isInteger(kind) || kind < 0 || kind >= TOKEN_KINDS.length) {
+          throw new RangeError(`batch.tokenKinds[${r}][${t}] must be an integer in [0, ${TOKEN_KINDS.length}), got ${kind}`);
+        }
+        tokenKinds[offset + t] = kind;
+      }
+    }
     const advantage = batch.advantages[r]!;
     if (typeof advantage === 'number') {
       if (!Number.isFinite(advantage)) throw new RangeError(`batch.advantages[${r}] must be finite`);
@@ -116,7 +137,10 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     }
     offset += length;
   }
-  return { ids, lengths, lossMask, advantages, ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}) };
+  return {
+    ids, lengths, lossMask, advantages,
+    ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}), ...(tokenKinds ? { tokenKinds } : {}),
+  };
 }
 
 /** Trains a Policy in place with the GRPO objective. */

@@ -9,6 +9,9 @@
 
 #include <ATen/ATen.h>
 
+#include <limits>
+#include <vector>
+
 #include "core/trainer.h"
 
 namespace rexrag {
@@ -43,9 +46,29 @@ struct LossSums {
 struct LossOutput {
   at::Tensor loss;  // scalar, differentiable: this micro-batch's share of the mini-batch loss
   LossSums sums;
+  // Per token (N,), without gradients, for diagnostics; undefined when the micro-batch has no tokens.
+  at::Tensor ratio, log_ratio;
+  at::Tensor clipped_high, clipped_low;  // bool: the clipped branch is active above / below the clip range
 };
 
 LossOutput policy_loss(const LossInputs& inputs, const LossConfig& config, const LossNormaliser& normaliser);
+
+/// k3 ("low_var_kl") per token from diff = logp − ref: d = clamp(−diff, ±20), clamp(eᵈ − d − 1, ±10).
+at::Tensor k3_kl(const at::Tensor& diff);
+
+/// Per-token-kind sums over loss tokens, for the per-kind diagnostics (KindMetrics).
+struct KindSums {
+  double tokens = 0, ratio = 0, clipped_high = 0, clipped_low = 0, approx_kl = 0, kl_k3 = 0, advantage = 0;
+  double ratio_max = -std::numeric_limits<double>::infinity();
+  double ratio_min = std::numeric_limits<double>::infinity();
+};
+
+/// Adds a micro-batch's loss tokens to the sums of their kinds; `kinds` (N,) int64 indexes `sums`.
+void add_kind_sums(const at::Tensor& kinds, const LossInputs& inputs, const LossOutput& output,
+                   std::vector<KindSums>& sums);
+
+/// One kind's means (all 0 when it had no tokens).
+KindMetrics kind_means(const KindSums& sums);
 
 /// Per-token means of the sums (over max(tokens, 1)) into the loss metrics, and the token count.
 void loss_means(const LossSums& sums, StepMetrics& metrics);

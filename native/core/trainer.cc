@@ -44,6 +44,12 @@ std::vector<int64_t> row_starts(const TrainBatch& batch, int64_t vocab) {
   if (!batch.behaviour_logps.empty()) check_size(batch.behaviour_logps.size(), "behaviourLogps");
   check_size(batch.advantages.size(), "advantages");
   if (!batch.ref_logps.empty()) check_size(batch.ref_logps.size(), "refLogps");
+  if (!batch.token_kinds.empty()) {
+    check_size(batch.token_kinds.size(), "tokenKinds");
+    for (uint8_t kind : batch.token_kinds) {
+      require(kind < std::size(kTokenKindNames), "token kind " + std::to_string(kind) + " is not a known kind");
+    }
+  }
   for (int64_t i = 0; i < total; ++i) {
     require(batch.ids[i] >= 0 && batch.ids[i] < vocab, "token id " + std::to_string(batch.ids[i]) +
                                                             " is outside the vocabulary");
@@ -170,6 +176,7 @@ struct StepTotals {
   double loss = 0;       // Σ mini-batch loss × its loss tokens
   double grad_norm = 0;  // Σ over updates
   StepMetrics counters;  // updates, skipped_updates, micro_batches, grad_norm_max, lr
+  std::vector<KindSums> kinds;  // per token kind, when the batch has token kinds
 };
 
 StepMetrics reduce_metrics(const StepTotals& totals) {
@@ -177,6 +184,7 @@ StepMetrics reduce_metrics(const StepTotals& totals) {
   loss_means(totals.sums, metrics);
   metrics.loss = totals.sums.tokens > 0 ? totals.loss / totals.sums.tokens : 0;
   metrics.grad_norm = metrics.updates > 0 ? totals.grad_norm / metrics.updates : 0;
+  for (const KindSums& kind : totals.kinds) metrics.kinds.push_back(kind_means(kind));
   return metrics;
 }
 
@@ -239,6 +247,11 @@ struct Trainer::State {
       output.loss.backward();
       totals.loss += loss_value * mini.normaliser.tokens;  // token-weighted, to average over mini-batches
       totals.sums.add(output.sums);
+      if (!totals.kinds.empty()) {
+        std::vector<int64_t> kinds(micro.flat.size());
+        for (size_t i = 0; i < kinds.size(); ++i) kinds[i] = batch.token_kinds[micro.flat[i]];
+        add_kind_sums(at::tensor(kinds, at::kLong).to(state.device), inputs, output, totals.kinds);
+      }
     }
     return finite;
   }
@@ -306,6 +319,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   require(!batch.ref_logps.empty() || state_->loss.kl_type == KlType::None || state_->reference != nullptr,
           "refLogps were not given and this trainer keeps no reference model");
   StepTotals totals;
+  if (!batch.token_kinds.empty()) totals.kinds.resize(std::size(kTokenKindNames));
   const double lr = lr_at(state_->steps);
   totals.counters.lr = lr;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {

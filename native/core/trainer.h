@@ -24,6 +24,7 @@ struct TrainBatch {
                                        // (on-policy: ratio 1 on every update, e.g. supervised warm-up)
   std::vector<float> ref_logps;        // empty: computed from the trainer's frozen reference copy
   std::vector<float> advantages;
+  std::vector<uint8_t> token_kinds;    // empty, or each token's index into kTokenKindNames (per-kind diagnostics)
 };
 
 class Trainer {

@@ -62,6 +62,17 @@ std::vector<float> float_list(const Napi::Value& value, const std::string& name)
   return out;
 }
 
+std::vector<uint8_t> uint8_list(const Napi::Value& value, const std::string& name) {
+  if (value.IsTypedArray()) {
+    auto typed = value.As<Napi::TypedArray>();
+    if (typed.TypedArrayType() == napi_uint8_array || typed.TypedArrayType() == napi_int8_array) {
+      const auto* data = static_cast<const uint8_t*>(typed.ArrayBuffer().Data()) + typed.ByteOffset();
+      return std::vector<uint8_t>(data, data + typed.ElementLength());
+    }
+  }
+  throw type_error(value.Env(), name, "a Uint8Array or an Int8Array", value);
+}
+
 std::vector<int32_t> int32_list(const Napi::Value& value, const std::string& name) {
   return integer_list<int32_t>(value, name);
 }

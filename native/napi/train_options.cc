@@ -50,13 +50,32 @@ StepOptions read_step(const Fields& step) {
 Napi::Object metrics_object(Napi::Env env, const StepMetrics& metrics) {
   Napi::Object out = Napi::Object::New(env);
   for (const auto& [name, field] : kStepMetricNames) out.Set(name, metrics.*field);
+  for (size_t kind = 0; kind < metrics.kinds.size(); ++kind) {
+    const std::string prefix = std::string("train/") + kTokenKindNames[kind] + "/";
+    for (const auto& [name, field] : kKindMetricNames) out.Set(prefix + name, metrics.kinds[kind].*field);
+  }
   return out;
 }
 
-Napi::Array metric_names(Napi::Env env) {
+namespace {
+
+template <typename Table, typename Name>
+Napi::Array names_of(Napi::Env env, const Table& table, Name name) {
   Napi::Array out = Napi::Array::New(env);
-  for (const auto& [name, field] : kStepMetricNames) out.Set(out.Length(), name);
+  for (const auto& entry : table) out.Set(out.Length(), name(entry));
   return out;
+}
+
+}  // namespace
+
+Napi::Array metric_names(Napi::Env env) {
+  return names_of(env, kStepMetricNames, [](const auto& entry) { return entry.first; });
+}
+Napi::Array kind_names(Napi::Env env) {
+  return names_of(env, kTokenKindNames, [](const char* name) { return name; });
+}
+Napi::Array kind_metric_names(Napi::Env env) {
+  return names_of(env, kKindMetricNames, [](const auto& entry) { return entry.first; });
 }
 
 }  // namespace rexrag::napi

@@ -17,7 +17,9 @@ OptimizerOptions read_optimizer(const Fields& optimizer);
 StepOptions read_step(const Fields& step);
 /// The step metrics as a plain object keyed by kStepMetricNames, in its order.
 Napi::Object metrics_object(Napi::Env env, const StepMetrics& metrics);
-/// kStepMetricNames' names, in order (exported as `stepMetricNames`).
+/// The names of kStepMetricNames, kTokenKindNames and kKindMetricNames, in order (exported for the TS tests).
 Napi::Array metric_names(Napi::Env env);
+Napi::Array kind_names(Napi::Env env);
+Napi::Array kind_metric_names(Napi::Env env);
 
 }  // namespace rexrag::napi

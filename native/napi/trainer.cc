@@ -93,6 +93,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     if (has_field(b, "behaviourLogps")) batch->behaviour_logps = float_list(b.Get("behaviourLogps"), "batch.behaviourLogps");
     if (has_field(b, "refLogps")) batch->ref_logps = float_list(b.Get("refLogps"), "batch.refLogps");
     batch->advantages = float_list(b.Get("advantages"), "batch.advantages");
+    if (has_field(b, "tokenKinds")) batch->token_kinds = uint8_list(b.Get("tokenKinds"), "batch.tokenKinds");
     StepOptions options = read_step(Fields(object_arg(info, 1, "options"), "options"));
     auto metrics = std::make_shared<StepMetrics>();
     return (new TrainerWorker(
@@ -185,6 +186,8 @@ void register_trainer(Napi::Env env, Napi::Object exports) {
   exports.Set("Trainer", constructor);
   addon_data(env).trainer_constructor = Napi::Persistent(constructor);
   exports.Set("stepMetricNames", metric_names(env));
+  exports.Set("tokenKindNames", kind_names(env));
+  exports.Set("tokenKindMetricNames", kind_metric_names(env));
 }
 
 }  // namespace rexrag::napi

@@ -5,7 +5,8 @@ import test from 'ava';
 import { lossConfigSchema, optimizerConfigSchema, stepConfigSchema } from '../../lib/config/train-config.js';
 import { Policy } from '../../lib/model/policy.js';
 import { native } from '../../lib/native.js';
-import { STEP_METRIC_NAMES, type NativeQwen2Config } from '../../lib/native-types.js';
+import { mulberry32 } from '../../lib/algo/random.js';
+import { STEP_METRIC_NAMES, TOKEN_KINDS, TOKEN_KIND_METRICS, type NativeQwen2Config } from '../../lib/native-types.js';
 import { GrpoTrainer, loggedTrainMetrics, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
 
 const config: NativeQwen2Config = {
@@ -177,10 +178,72 @@ test('sampling temperature: generation log-probs equal scoring at that temperatu
   t.true(largestDiff((await policy.score(ids)).logps) > 1e-2, 'untempered scoring differs (the test can tell)');
   const trainer = await GrpoTrainer.create(policy, { loss: { temperature }, optimizer: { lr: 1e-3 } });
   const lossMask = ids.map((row) => row.map((_, t) => (t >= prompt.length ? 1 : 0)));
-  const metrics = await trainer.step({ ids, lossMask, behaviourLogps: tempered, advantages: [1, -1, 0.5, -0.5] });
+  const tokenKinds = ids.map((row) => new Uint8Array(row.length));  // all original: train/original/ratio_min
+  const metrics = await trainer.step({ ids, lossMask, behaviourLogps: tempered, advantages: [1, -1, 0.5, -0.5], tokenKinds });
   t.is(metrics['train/updates'], 1);
+  t.true(Math.abs(metrics['train/original/ratio_min']! - 1) < 1e-5, `ratio min ${metrics['train/original/ratio_min']}`);
   t.true(Math.abs(metrics['train/ratio_mean'] - 1) < 1e-5, `ratio mean ${metrics['train/ratio_mean']}`);
   t.true(Math.abs(metrics['train/ratio_max'] - 1) < 1e-5, `ratio max ${metrics['train/ratio_max']}`);
+  trainer.dispose();
+  policy.dispose();
+});
+
+test('per-token-kind diagnostics from inside the step equal a plain computation over the same tokens', async (t) => {
+  const policy = await Policy.random(config, { seed: 13 });
+  const batch = await rolloutBatch(policy, 17, 8, 6);
+  const rand = mulberry32(5);
+  // Behaviour and reference log-probs moved off the current ones, so ratios straddle the clip range and k3 > 0.
+  const behaviourLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v) => Math.fround(v + (rand() - 0.5) * 0.9)));
+  const refLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v) => Math.fround(v + (rand() - 0.5) * 0.6)));
+  const tokenKinds = batch.ids.map((row) => Int8Array.from(row, (_, t) => (t < prompt.length ? 0 : Math.floor(rand() * 4))));
+  const lossMask = batch.lossMask.map((row) => Array.from(row));
+  lossMask[0]![lossMask[0]!.length - 1] = 0;  // a probe token outside the loss mask: ignored
+  tokenKinds[0]![tokenKinds[0]!.length - 1] = 3;
+  const advantages = batch.advantages.map((a) => Math.fround(a as number));
+  const current = (await policy.score(batch.ids)).logps;  // π_θ before the step's only update
+  const loss = { clipLow: 0.2, clipHigh: 0.28, klType: 'k3' as const, klCoef: 0.01 };
+  const trainer = await GrpoTrainer.create(policy, { loss, optimizer: { lr: 1e-3 } });
+  const metrics = await trainer.step({ ...batch, lossMask, behaviourLogps, refLogps, advantages, tokenKinds });
+  t.deepEqual(native().tokenKindNames, [...TOKEN_KINDS]);
+  t.deepEqual(native().tokenKindMetricNames, [...TOKEN_KIND_METRICS]);
+  const clipped = { high: 0, low: 0 };
+  for (const [k, kind] of TOKEN_KINDS.entries()) {
+    const tokens: { r: number; logR: number; a: number; k3: number }[] = [];
+    batch.ids.forEach((row, i) => Array.from(row).forEach((_, j) => {
+      if (lossMask[i]![j] !== 1 || tokenKinds[i]![j] !== k) return;
+      const logR = current[i]![j]! - behaviourLogps[i]![j]!;
+      const d = Math.min(20, Math.max(-20, refLogps[i]![j]! - current[i]![j]!));
+      tokens.push({ r: Math.exp(logR), logR, a: advantages[i]!, k3: Math.min(10, Math.max(-10, Math.exp(d) - d - 1)) });
+    }));
+    const mean = (f: (x: (typeof tokens)[number]) => number) => tokens.reduce((s, x) => s + f(x), 0) / tokens.length;
+    const expected: Record<string, number> = {
+      tokens: tokens.length,
+      ratio_mean: mean((x) => x.r),
+      ratio_max: Math.max(...tokens.map((x) => x.r)),
+      ratio_min: Math.min(...tokens.map((x) => x.r)),
+      clip_frac_high: mean((x) => (x.a > 0 && x.r > 1 + loss.clipHigh ? 1 : 0)),
+      clip_frac_low: mean((x) => (x.a < 0 && x.r < 1 - loss.clipLow ? 1 : 0)),
+      approx_kl: mean((x) => -x.logR),
+      kl_k3: mean((x) => x.k3),
+      advantage_mean: mean((x) => x.a),
+    };
+    t.true(tokens.length > 3, `${kind}: ${tokens.length} tokens`);
+    for (const name of TOKEN_KIND_METRICS) {
+      const actual = metrics[`train/${kind}/${name}`]!;
+      t.true(Math.abs(actual - expected[name]!) <= 1e-4 * Math.max(1, Math.abs(expected[name]!)), `${kind}/${name}: ${actual} vs ${expected[name]}`);
+    }
+    clipped.high += expected.clip_frac_high! * tokens.length;
+    clipped.low += expected.clip_frac_low! * tokens.length;
+  }
+  t.true(clipped.high > 0 && clipped.low > 0, 'both clip branches are exercised');
+  t.is(TOKEN_KINDS.reduce((s, kind) => s + metrics[`train/${kind}/tokens`]!, 0), metrics['train/tokens']);
+  const twin = await Policy.random(config, { seed: 13 });
+  const without = await GrpoTrainer.create(twin, { loss, optimizer: { lr: 1e-3 } });
+  const plain = await without.step({ ...batch, lossMask, behaviourLogps, refLogps, advantages });
+  t.false(Object.keys(plain).some((key) => key.split('/').length > 2), 'no per-kind keys without tokenKinds');
+  t.is(plain['train/ratio_mean'], metrics['train/ratio_mean']);
+  without.dispose();
+  twin.dispose();
   trainer.dispose();
   policy.dispose();
 });
