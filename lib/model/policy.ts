@@ -3,8 +3,8 @@
 // contract used by rollouts. Loading from a Hugging Face folder is in load-policy.ts.
 import { parseConfig } from '../config/resolve-config.js';
 import { scoreConfigSchema, type ScoreConfigInput } from '../config/train-config.js';
-import { RexragError } from '../errors.js';
 import { native } from '../native.js';
+import { NativeOwner } from './native-owner.js';
 import type {
   NativeGenerationSession,
   NativeQwen2Config,
@@ -13,14 +13,7 @@ import type {
 } from '../native-types.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { enqueueTorchJob } from '../torch-queue.js';
-import {
-  expectArray,
-  expectInteger,
-  expectNumber,
-  expectObject,
-  expectString,
-  expectTokenIds,
-} from '../validate.js';
+import { expectArray, expectInteger, expectNumber, expectObject, expectString, expectTokenIds } from '../validate.js';
 import type { GeneratedRow, GenerationSession, SamplingOptions } from './generation-types.js';
 import { packTokenRows, packValueRows, splitRows } from './token-rows.js';
 
@@ -63,16 +56,16 @@ function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; g
 }
 
 /** A Qwen2 policy network in native memory. Call dispose() when done (or let it be collected). */
-export class Policy {
-  private disposed = false;
+export class Policy extends NativeOwner<NativeQwen2Policy> {
   /** The folder the weights were loaded from, when they were (tokenizer files are copied from it on save). */
   sourceDir: string | undefined;
 
   private constructor(
-    private readonly handle: NativeQwen2Policy,
+    handle: NativeQwen2Policy,
     readonly config: NativeQwen2Config,
     readonly tokenizer: TextTokenizer | undefined,
   ) {
+    super(handle, 'policy');
     if (tokenizer) handle.setTokenBytes(tokenizer.tokenBytes());
   }
 
@@ -142,16 +135,6 @@ export class Policy {
   nativeHandle(): NativeQwen2Policy {
     this.checkLive();
     return this.handle;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.handle.dispose();
-    this.disposed = true;
-  }
-
-  private checkLive(): void {
-    if (this.disposed) throw new RexragError('the policy was disposed', 'ERR_DISPOSED');
   }
 }
 

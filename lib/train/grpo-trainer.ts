@@ -17,6 +17,7 @@ import {
 } from '../config/train-config.js';
 import { parseConfig } from '../config/resolve-config.js';
 import { RexragError } from '../errors.js';
+import { NativeOwner } from '../model/native-owner.js';
 import type { Policy } from '../model/policy.js';
 import { readSafetensorsHeader, toNativeWeightFiles } from '../model/safetensors.js';
 import { native } from '../native.js';
@@ -144,15 +145,15 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
 }
 
 /** Trains a Policy in place with the GRPO objective. */
-export class GrpoTrainer {
-  private disposed = false;
-
+export class GrpoTrainer extends NativeOwner<NativeTrainer> {
   private constructor(
-    private readonly handle: NativeTrainer,
+    handle: NativeTrainer,
     readonly policy: Policy,
     /** The resolved configuration (trainerConfigSchema, defaults filled in). */
     readonly options: TrainerConfig,
-  ) {}
+  ) {
+    super(handle, 'trainer');
+  }
 
   /**
    * A trainer for `policy`. `config` is parsed once here with trainerConfigSchema (unknown keys and out-of-range
@@ -230,15 +231,5 @@ export class GrpoTrainer {
       const referenceFiles = toNativeWeightFiles([await readSafetensorsHeader(path)]);
       await enqueueTorchJob(() => this.handle.loadReference(referenceFiles));
     }
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.handle.dispose();
-    this.disposed = true;
-  }
-
-  private checkLive(): void {
-    if (this.disposed) throw new RexragError('the trainer was disposed', 'ERR_DISPOSED');
   }
 }

@@ -356,30 +356,11 @@ void Trainer::save_state(const std::string& path) const {
 
 void Trainer::load_state(const std::vector<WeightFile>& files) {
   std::map<std::string, at::Tensor> loaded = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
-  std::vector<std::string> problems;
-  auto take = [&](std::map<std::string, at::Tensor>& target, const std::string& prefix) {
-    for (auto& [name, tensor] : target) {
-      auto found = loaded.find(prefix + name);
-      if (found == loaded.end()) {
-        problems.push_back("missing " + prefix + name);
-      } else if (found->second.sizes() != tensor.sizes()) {
-        problems.push_back("wrong shape for " + prefix + name);
-      }
-    }
-  };
-  take(state_->exp_avg, "exp_avg.");
-  take(state_->exp_avg_sq, "exp_avg_sq.");
-  for (const char* counter : {"trainer.updates", "trainer.steps"}) {
-    auto found = loaded.find(counter);
-    if (found == loaded.end() || found->second.numel() != 1) problems.push_back(std::string("missing ") + counter);
-  }
-  const size_t expected = state_->exp_avg.size() * 2 + 2;
-  if (problems.empty() && loaded.size() != expected) problems.push_back("unexpected tensors in the trainer state");
-  if (!problems.empty()) {
-    std::string message = "trainer state does not match this policy:";
-    for (const std::string& problem : problems) message += "\n  " + problem;
-    throw InvalidArgument(message);
-  }
+  std::vector<std::pair<std::string, at::Tensor>> expected;
+  for (const auto& [name, tensor] : state_->exp_avg) expected.emplace_back("exp_avg." + name, tensor);
+  for (const auto& [name, tensor] : state_->exp_avg_sq) expected.emplace_back("exp_avg_sq." + name, tensor);
+  for (const char* counter : {"trainer.updates", "trainer.steps"}) expected.emplace_back(counter, at::zeros({1}));
+  match_tensors(loaded, expected, "trainer state does not match this policy");
   for (auto& [name, tensor] : state_->exp_avg) tensor.copy_(loaded.at("exp_avg." + name));
   for (auto& [name, tensor] : state_->exp_avg_sq) tensor.copy_(loaded.at("exp_avg_sq." + name));
   state_->updates = loaded.at("trainer.updates").item<int64_t>();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace rexrag::napi {
@@ -58,6 +59,24 @@ class Fields {
   bool boolean(const char* key) const;
   /// A nested object, read with the owner `owner.key`.
   Fields object(const char* key) const;
+  /// Reads the listed fields (key, member of `out`) by the member's type: double, int64_t, bool or std::string.
+  /// With `optional`, absent fields keep their value. One table per struct instead of a line per field.
+  template <typename Struct, typename Value>
+  void read_into(Struct& out, std::initializer_list<std::pair<const char*, Value Struct::*>> keys,
+                 bool optional = false) const {
+    for (const auto& [key, member] : keys) {
+      if (optional && !has_field(object_, key)) continue;
+      if constexpr (std::is_same_v<Value, double>) {
+        out.*member = number(key);
+      } else if constexpr (std::is_same_v<Value, int64_t>) {
+        out.*member = integer(key);
+      } else if constexpr (std::is_same_v<Value, bool>) {
+        out.*member = boolean(key);
+      } else {
+        out.*member = string(key);
+      }
+    }
+  }
   /// A string that must be one of `names`: the value paired with it.
   template <typename Enum>
   Enum choice(const char* key, std::initializer_list<std::pair<const char*, Enum>> names) const {

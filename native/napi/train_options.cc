@@ -7,32 +7,28 @@ namespace rexrag::napi {
 
 LossConfig read_loss(const Fields& loss) {
   LossConfig out;
-  out.clip_low = loss.number("clipLow");
-  out.clip_high = loss.number("clipHigh");
-  out.dual_clip = loss.number("dualClip");
+  loss.read_into<LossConfig, double>(out, {{"clipLow", &LossConfig::clip_low}, {"clipHigh", &LossConfig::clip_high},
+                                       {"dualClip", &LossConfig::dual_clip}, {"klCoef", &LossConfig::kl_coef},
+                                       {"entropyCoef", &LossConfig::entropy_coef},
+                                       {"temperature", &LossConfig::temperature}});
   out.kl_type = loss.choice<KlType>("klType", {{"none", KlType::None}, {"k1", KlType::K1}, {"k2", KlType::K2},
                                                {"k3", KlType::K3}});
-  out.kl_coef = loss.number("klCoef");
-  out.entropy_coef = loss.number("entropyCoef");
   out.aggregation = loss.choice<Aggregation>("aggregation", {{"token-mean", Aggregation::TokenMean},
                                                              {"seq-mean-token-sum", Aggregation::SeqMeanTokenSum},
                                                              {"seq-mean-token-mean", Aggregation::SeqMeanTokenMean}});
-  out.temperature = loss.number("temperature");
   return out;
 }
 
 OptimizerOptions read_optimizer(const Fields& optimizer) {
   OptimizerOptions out;
-  out.lr = optimizer.number("lr");
-  out.beta1 = optimizer.number("beta1");
-  out.beta2 = optimizer.number("beta2");
-  out.eps = optimizer.number("eps");
-  out.weight_decay = optimizer.number("weightDecay");
-  out.max_grad_norm = optimizer.number("maxGradNorm");
+  optimizer.read_into<OptimizerOptions, double>(
+      out,
+      {{"lr", &OptimizerOptions::lr}, {"beta1", &OptimizerOptions::beta1}, {"beta2", &OptimizerOptions::beta2},
+       {"eps", &OptimizerOptions::eps}, {"weightDecay", &OptimizerOptions::weight_decay},
+       {"maxGradNorm", &OptimizerOptions::max_grad_norm}, {"minLrRatio", &OptimizerOptions::min_lr_ratio}});
   out.schedule = optimizer.choice<Schedule>("schedule", {{"constant", Schedule::Constant}, {"cosine", Schedule::Cosine}});
   out.warmup_steps = optimizer.integer("warmupSteps");
   out.total_steps = optimizer.integer("totalSteps");
-  out.min_lr_ratio = optimizer.number("minLrRatio");
   return out;
 }
 

@@ -20,30 +20,6 @@ struct TrainerBox {
   bool busy = false;
 };
 
-/// A worker that marks the trainer and its policy busy while it runs.
-class TrainerWorker : public PromiseWorker {
- public:
-  TrainerWorker(Napi::Env env, std::shared_ptr<TrainerBox> box, std::function<void(Trainer&)> run,
-                std::function<Napi::Value(Napi::Env)> result)
-      : PromiseWorker(env, "rexrag.trainer"), box_(std::move(box)), run_(std::move(run)), result_(std::move(result)) {
-    box_->busy = true;
-    box_->policy->busy = true;
-  }
-  ~TrainerWorker() override {
-    box_->busy = false;
-    box_->policy->busy = false;
-  }
-
- protected:
-  void Run() override { run_(*box_->trainer); }
-  Napi::Value Result(Napi::Env env) override { return result_(env); }
-
- private:
-  std::shared_ptr<TrainerBox> box_;
-  std::function<void(Trainer&)> run_;
-  std::function<Napi::Value(Napi::Env)> result_;
-};
-
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -77,6 +53,13 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
  private:
+  /// Runs `run` on the pool with the trainer and its policy marked busy; `result` builds the resolved value.
+  Napi::Value Start(Napi::Env env, std::function<void(Trainer&)> run,
+                    std::function<Napi::Value(Napi::Env)> result = nullptr) {
+    auto worker = new CallWorker(env, "rexrag.trainer", [box = box_, run] { run(*box->trainer); }, std::move(result));
+    return worker->hold(box_, box_->busy).hold(box_->policy, box_->policy->busy).Start();
+  }
+
   void check(Napi::Env env) {
     check_usable(env, !box_->trainer, box_->busy, "Trainer");
     check_usable(env, !box_->policy->policy, box_->policy->busy, "Qwen2Policy");
@@ -96,10 +79,9 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     if (has_field(b, "tokenKinds")) batch->token_kinds = uint8_list(b.Get("tokenKinds"), "batch.tokenKinds");
     StepOptions options = read_step(Fields(object_arg(info, 1, "options"), "options"));
     auto metrics = std::make_shared<StepMetrics>();
-    return (new TrainerWorker(
-                env, box_, [batch, options, metrics](Trainer& t) { *metrics = t.step(*batch, options); },
-                [metrics](Napi::Env e) -> Napi::Value { return metrics_object(e, *metrics); }))
-        ->Start();
+    return Start(
+        env, [batch, options, metrics](Trainer& t) { *metrics = t.step(*batch, options); },
+        [metrics](Napi::Env e) -> Napi::Value { return metrics_object(e, *metrics); });
   }
 
   Napi::Value ReferenceScore(const Napi::CallbackInfo& info) {
@@ -107,14 +89,12 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     check(env);
     Policy::ScoreRequest request = read_score_request(object_arg(info, 0, "options"));
     auto result = std::make_shared<Policy::ScoreResult>();
-    return (new TrainerWorker(
-                env, box_, [request, result](Trainer& t) { *result = t.reference_score(request); },
-                [result](Napi::Env e) -> Napi::Value {
-                  Napi::Object out = Napi::Object::New(e);
-                  out.Set("logps", to_float32_array(e, result->logps));
-                  return out;
-                }))
-        ->Start();
+    return Start(env, [request, result](Trainer& t) { *result = t.reference_score(request); },
+                 [result](Napi::Env e) -> Napi::Value {
+                   Napi::Object out = Napi::Object::New(e);
+                   out.Set("logps", to_float32_array(e, result->logps));
+                   return out;
+                 });
   }
 
   Napi::Value LrAt(const Napi::CallbackInfo& info) {
@@ -133,20 +113,14 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     check(env);
     if (!info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string, got " + type_name(info[0]));
     std::string path = info[0].As<Napi::String>().Utf8Value();
-    return (new TrainerWorker(
-                env, box_, [job, path](Trainer& t) { job(t, path); },
-                [](Napi::Env e) -> Napi::Value { return e.Undefined(); }))
-        ->Start();
+    return Start(env, [job, path](Trainer& t) { job(t, path); });
   }
 
   Napi::Value FilesJob(const Napi::CallbackInfo& info, std::function<void(Trainer&, const std::vector<WeightFile>&)> job) {
     Napi::Env env = info.Env();
     check(env);
     auto files = read_files_arg(info[0]);
-    return (new TrainerWorker(
-                env, box_, [job, files](Trainer& t) { job(t, files); },
-                [](Napi::Env e) -> Napi::Value { return e.Undefined(); }))
-        ->Start();
+    return Start(env, [job, files](Trainer& t) { job(t, files); });
   }
 
   Napi::Value SaveState(const Napi::CallbackInfo& info) {
