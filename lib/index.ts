@@ -20,8 +20,10 @@ export { loadTokenizer, HfTokenizer } from './tokenizer/hf-tokenizer.js';
 export type { ChatMessage, TextTokenizer } from './tokenizer/types.js';
 
 // Training.
-export { GrpoTrainer, packBatch } from './train/grpo-trainer.js';
+export { GrpoTrainer, loggedTrainMetrics } from './train/grpo-trainer.js';
 export type { LossOptions, OptimizerOptions, StepMetrics, StepOptions, TrainerOptions, TrajectoryBatch } from './train/grpo-trainer.js';
+export { STEP_METRIC_NAMES } from './native-types.js';
+export type { StepMetricName } from './native-types.js';
 export { latestCheckpoint, listCheckpoints, resumeFromCheckpoint, saveCheckpoint, validateCheckpoint } from './train/checkpoint.js';
 export type { CheckpointState, ResumedRun, SaveCheckpointOptions } from './train/checkpoint.js';
 export { runRl, questionsForStep } from './train/rl-loop.js';
@@ -36,7 +38,6 @@ export { evaluate } from './eval/evaluate.js';
 export type { EvalResult } from './eval/evaluate.js';
 export { groupAdvantages } from './algo/advantages.js';
 export type { GroupAdvantageOptions, GroupAdvantageResult, GroupStats } from './algo/advantages.js';
-export { referenceAdamWStep, referencePolicyLoss } from './algo/reference-loss.js';
 
 // Rollouts and rewards.
 export { runRollouts } from './rollout/rollout-loop.js';

@@ -1,4 +1,8 @@
 // The typed shape of the addon's exports. Every heavy call returns a Promise (it runs on a worker thread).
+// Option objects are derived from the zod schemas (lib/config/train-config.ts), never re-declared here.
+import type { LossConfig, OptimizerConfig, ScoreConfig, StepConfig } from './config/train-config.js';
+import type { SamplingOptions } from './model/generation-types.js';
+import type { Qwen2WeightShapes } from './model/qwen2-weights.js';
 
 export interface RuntimeInfo {
   torchVersion: string;
@@ -29,18 +33,11 @@ export interface MatmulResult {
   threads: number;
 }
 
-/** Qwen2 hyper-parameters with Hugging Face's config.json names. */
-export interface NativeQwen2Config {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
+/** Qwen2 hyper-parameters with Hugging Face's config.json names: the shape-deciding ones, plus these. */
+export interface NativeQwen2Config extends Qwen2WeightShapes {
   max_position_embeddings?: number;
   rope_theta?: number;
   rms_norm_eps?: number;
-  tie_word_embeddings?: boolean;
 }
 
 export interface NativeTensorEntry {
@@ -64,14 +61,12 @@ export interface NativePolicyOptions {
   device?: string;
 }
 
-export interface NativeScoreOptions {
+/** Rows to score and a zod-parsed score config. */
+export interface NativeScoreOptions extends ScoreConfig {
   ids: Int32Array;
   lengths: Int32Array;
   /** Aligned with ids: only tokens with 1 are scored. */
   mask?: Int32Array;
-  chunkSize?: number;
-  microBatchTokens?: number;
-  withEntropy?: boolean;
 }
 
 export interface NativeScoreResult {
@@ -79,14 +74,8 @@ export interface NativeScoreResult {
   entropies?: Float32Array;
 }
 
-export interface NativeSamplingOptions {
-  temperature: number;
-  topP: number;
-  topK: number;
-  maxNewTokens: number;
-  seed: number;
-  stopStrings: string[];
-  eosTokenIds: number[];
+/** The rollout loop's sampling options, plus the vocabulary limit (tokens at or above it are never sampled). */
+export interface NativeSamplingOptions extends SamplingOptions {
   vocabLimit?: number;
 }
 
@@ -125,28 +114,10 @@ export interface NativeQwen2PolicyClass {
   random(options: NativePolicyOptions & { seed?: number }): Promise<NativeQwen2Policy>;
 }
 
-export interface NativeLossOptions {
-  clipLow?: number;
-  clipHigh?: number;
-  dualClip?: number;
-  klType?: 'none' | 'k1' | 'k2' | 'k3';
-  klCoef?: number;
-  entropyCoef?: number;
-  aggregation?: 'token-mean' | 'seq-mean-token-sum' | 'seq-mean-token-mean';
-}
-
-export interface NativeOptimizerOptions {
-  lr?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  weightDecay?: number;
-  maxGradNorm?: number;
-  schedule?: 'constant' | 'cosine';
-  warmupSteps?: number;
-  totalSteps?: number;
-  minLrRatio?: number;
-}
+/** The loss, optimizer and step options the native trainer reads: zod-parsed configs, every field present. */
+export type NativeLossOptions = LossConfig;
+export type NativeOptimizerOptions = OptimizerConfig;
+export type NativeStepOptions = StepConfig;
 
 export interface NativeTrainBatch {
   ids: Int32Array;
@@ -155,41 +126,52 @@ export interface NativeTrainBatch {
   behaviourLogps?: Float32Array;
   refLogps?: Float32Array;
   advantages: Float32Array;
+  /** Aligned with ids: the index of each token's kind in TOKEN_KINDS (per-kind diagnostics when given). */
+  tokenKinds?: Uint8Array;
 }
 
-export interface NativeStepOptions {
-  miniBatches?: number;
-  epochs?: number;
-  microBatchTokens?: number;
-  logitChunk?: number;
-  shuffle?: boolean;
-  seed?: number;
-}
+/**
+ * The metrics of one training step, in the order the native step reports them (the table in
+ * native/core/step_metrics.h; a test checks the two agree). Means are over the step's loss tokens
+ * (`train/nll`: mean −log π_θ before the update); `train/grad_norm` is the mean over its updates.
+ */
+export const STEP_METRIC_NAMES = [
+  'train/loss',
+  'train/pg_loss',
+  'train/kl',
+  'train/entropy',
+  'train/nll',
+  'train/clip_frac_high',
+  'train/clip_frac_low',
+  'train/approx_kl',
+  'train/ratio_mean',
+  'train/ratio_max',
+  'train/grad_norm',
+  'train/lr',
+  'train/skipped_updates',
+  'train/tokens',
+  'train/updates',
+  'train/micro_batches',
+  'train/grad_norm_max',
+] as const;
+export type StepMetricName = (typeof STEP_METRIC_NAMES)[number];
 
-export interface NativeStepMetrics {
-  loss: number;
-  pgLoss: number;
-  /** Mean −log π_θ of the trained tokens (before the update). */
-  nll: number;
-  kl: number;
-  entropy: number;
-  clipFracHigh: number;
-  clipFracLow: number;
-  approxKl: number;
-  ratioMean: number;
-  ratioMax: number;
-  gradNorm: number;
-  gradNormMax: number;
-  lr: number;
-  updates: number;
-  skippedUpdates: number;
-  tokens: number;
-  microBatches: number;
-}
+/** Token kinds of a batch's tokenKinds (value = index), as they appear in per-kind metric names. */
+export const TOKEN_KINDS = ['original', 'probe_prefix', 'probe_prompt', 'probe_continuation'] as const;
+/**
+ * Per-kind diagnostics over the step's loss tokens of that kind, reported as `train/<kind>/<name>` when the
+ * batch has tokenKinds: ratio r = π_θ / behaviour (mean, max, min), clip fractions, approx-KL (mean −log r),
+ * k3 KL to the reference (0 when the loss has no KL term), mean advantage, token count.
+ */
+export const TOKEN_KIND_METRICS = [
+  'ratio_mean', 'ratio_max', 'ratio_min', 'clip_frac_high', 'clip_frac_low', 'approx_kl', 'kl_k3', 'advantage_mean', 'tokens',
+] as const;
+export type TokenKindMetricName = `train/${(typeof TOKEN_KINDS)[number]}/${(typeof TOKEN_KIND_METRICS)[number]}`;
+export type NativeStepMetrics = Record<StepMetricName, number> & Partial<Record<TokenKindMetricName, number>>;
 
 export interface NativeTrainer {
-  step(batch: NativeTrainBatch, options?: NativeStepOptions): Promise<NativeStepMetrics>;
-  referenceScore(options: { ids: Int32Array; lengths: Int32Array; chunkSize?: number }): Promise<{ logps: Float32Array }>;
+  step(batch: NativeTrainBatch, options: NativeStepOptions): Promise<NativeStepMetrics>;
+  referenceScore(options: NativeScoreOptions): Promise<{ logps: Float32Array }>;
   lrAt(step: number): number;
   stepsDone(): number;
   saveState(path: string): Promise<void>;
@@ -253,22 +235,33 @@ export interface NativeBertEncoderClass {
   load(options: { config: NativeBertConfig; files: NativeWeightFile[]; dtype?: 'float32' | 'bfloat16' | 'float16'; device?: string }): Promise<NativeBertEncoder>;
 }
 
-export interface NativeBinding {
-  BertEncoder: NativeBertEncoderClass;
-  Qwen2Policy: NativeQwen2PolicyClass;
-  Trainer: new (
-    policy: NativeQwen2Policy,
-    options: { loss?: NativeLossOptions; optimizer?: NativeOptimizerOptions; keepReference?: boolean },
-  ) => NativeTrainer;
-  checkPolicyLoss(inputs: NativeLossCheckInputs, loss?: NativeLossOptions): NativeLossCheck;
+/** The trainer's kernels on plain arrays, compared with slow references by the tests. */
+export interface NativeChecks {
+  policyLoss(inputs: NativeLossCheckInputs, loss: NativeLossOptions): NativeLossCheck;
   adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
   /** Largest differences between the chunked log-prob kernel and plain autograd on random inputs. */
-  checkTokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number }): {
+  tokenLogprobs(options: { rows: number; hidden: number; vocab: number; chunk: number; entropyWeight: number; seed: number; maxLogits: number; temperature: number }): {
     logp: number;
     entropy: number;
     gradHidden: number;
     gradWeight: number;
   };
+}
+
+export interface NativeBinding {
+  BertEncoder: NativeBertEncoderClass;
+  Qwen2Policy: NativeQwen2PolicyClass;
+  Trainer: new (
+    policy: NativeQwen2Policy,
+    options: { loss: NativeLossOptions; optimizer: NativeOptimizerOptions; keepReference: boolean },
+  ) => NativeTrainer;
+  /** STEP_METRIC_NAMES as the addon's table has them. */
+  stepMetricNames: string[];
+  /** TOKEN_KINDS and TOKEN_KIND_METRICS as the addon's tables have them. */
+  tokenKindNames: string[];
+  tokenKindMetricNames: string[];
+  /** Test-only kernels on plain arrays, for reference checks (native/core/checks.h). */
+  checks: NativeChecks;
   runtimeInfo(): RuntimeInfo;
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;

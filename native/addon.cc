@@ -1,10 +1,11 @@
 // Entry point of the rexrag addon: each napi/ module registers its functions and classes on the exports.
 #include <napi.h>
 
-#include "napi/encoder.h"
 #include <cstdlib>
 
 #include "core/runtime.h"
+#include "napi/checks.h"
+#include "napi/encoder.h"
 #include "napi/handles.h"
 #include "napi/runtime.h"
 
@@ -19,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_session(env, exports);
   rexrag::napi::register_trainer(env, exports);
   rexrag::napi::register_encoder(env, exports);
+  rexrag::napi::register_checks(env, exports);
   return exports;
 }
 

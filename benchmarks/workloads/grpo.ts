@@ -78,7 +78,7 @@ export async function measureGrpo(task: GrpoTask): Promise<Record<string, unknow
   return {
     ok: true,
     batch,
-    firstUpdate: { loss: first.loss, gradNorm: first.gradNorm, skipped: first.skippedUpdates },
+    firstUpdate: { loss: first['train/loss'], gradNorm: first['train/grad_norm'], skipped: first['train/skipped_updates'] },
     seconds: best,
     tokensPerSecond: (task.rows * task.tokens) / best,
     residentBytes: resident,

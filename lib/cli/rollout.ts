@@ -1,13 +1,13 @@
 // `rexrag rollout`: multi-turn Search-R1 rollouts of a model folder against an index or a retrieval server;
 // trajectories (with their EM reward) as JSONL.
-import { createWriteStream } from 'node:fs';
-
 import { rolloutConfigSchema } from '../config/rollout-config.js';
 import { readQuestionsJsonl } from '../data/questions.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { flagHelp, flagOptions, ROLLOUT_FLAGS, sectionFromFlags } from './config-flags.js';
+import { checkOutputFile } from './output-file.js';
 import { numberOption, stringOption, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, defineCommand } from './usage.js';
@@ -30,6 +30,8 @@ export const rolloutCommand = defineCommand({
     const groupSize = numberOption(values, 'group-size', 5, { integer: true, min: 1 });
     const seed = numberOption(values, 'seed', 0, { integer: true, min: 0 });
     const rollout = sectionFromFlags(rolloutConfigSchema, ROLLOUT_FLAGS, values);
+    const outFlag = stringOption(values, 'out');
+    const out = outFlag === undefined ? undefined : await checkOutputFile(outFlag, 'out');
     const retriever = await openRetriever(values);
     const policy = await loadPolicy(stringOption(values, 'model', true), { device: stringOption(values, 'device') ?? 'cpu' });
     try {
@@ -38,15 +40,15 @@ export const rolloutCommand = defineCommand({
       const trajectories = await runRolloutsInCohorts({
         createSession: () => policy.createSession(), tokenizer: policy.tokenizer, retriever, questions, groupSize, rollout, seed,
       });
-      const out = stringOption(values, 'out');
-      const stream = out ? createWriteStream(out) : process.stdout;
       let correct = 0;
-      for (const trajectory of trajectories) {
+      const lines = trajectories.map((trajectory) => {
         const reward = scoreAnswer(trajectory.responseText, trajectory.golds, { metric: 'em' });
         correct += reward;
-        stream.write(`${JSON.stringify({ ...trajectory, reward })}\n`);
-      }
-      if (out) await new Promise<void>((resolve, reject) => (stream as ReturnType<typeof createWriteStream>).end((error?: Error | null) => (error ? reject(error) : resolve())));
+        return `${JSON.stringify({ ...trajectory, reward })}\n`;
+      });
+      // A file appears complete or not at all.
+      if (out) await writeFileAtomic(out, lines.join(''));
+      else for (const line of lines) process.stdout.write(line);
       process.stderr.write(`rexrag rollout: ${trajectories.length} trajectories, EM ${(correct / trajectories.length).toFixed(3)}, ` +
         `${trajectories.reduce((n, t) => n + t.searches.length, 0)} searches, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       return 0;

@@ -34,7 +34,11 @@ export const rlConfigSchema = z
       .strict()
       .default({ every: 0, keepLast: 3 }),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.rollout.temperature === 0 || c.trainer.loss.temperature === c.rollout.temperature, {
+    message: 'trainer.loss.temperature must equal rollout.temperature: the PPO ratio is taken at the temperature the tokens were sampled at (set both)',
+    path: ['trainer', 'loss', 'temperature'],
+  });
 
 export type RlConfig = z.infer<typeof rlConfigSchema>;
 export type RlConfigInput = z.input<typeof rlConfigSchema>;

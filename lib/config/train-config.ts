@@ -2,6 +2,17 @@
 // Defaults are the REX-RAG / Search-R1 GRPO recipe (rex-rag-method.md §2) except where a comment says why not.
 import { z } from 'zod';
 
+/** Tokens per LM-head pass, scoring and training alike (the vocabulary is sliced so <= 16M logits exist at once). */
+const logitChunkSchema = z.number().int().min(1).default(1024).describe('tokens per LM-head pass (vocabulary sliced to <= 16M logits)');
+
+/** Log-probs come from softmax(logits / temperature): the rollouts' sampling temperature, so that the PPO ratio
+ *  compares the distributions the tokens were actually drawn from (1: the model's own distribution). */
+const temperatureSchema = z
+  .number()
+  .gt(0)
+  .default(1)
+  .describe('sampling temperature the log-probs are taken at: softmax(logits / temperature); use the rollout temperature');
+
 export const lossConfigSchema = z
   .object({
     clipLow: z.number().min(0).lt(1).default(0.2).describe('PPO clip below 1: ratios under 1 − clipLow are clipped'),
@@ -15,6 +26,7 @@ export const lossConfigSchema = z
     klCoef: z.number().min(0).default(0.001),
     entropyCoef: z.number().default(0),
     aggregation: z.enum(['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean']).default('token-mean'),
+    temperature: temperatureSchema,
   })
   .strict();
 
@@ -42,9 +54,19 @@ export const stepConfigSchema = z
     miniBatches: z.number().int().min(1).default(1).describe('optimizer updates per epoch of a step'),
     epochs: z.number().int().min(1).default(1),
     microBatchTokens: z.number().int().min(1).default(8192).describe('padded tokens per forward/backward pass'),
-    logitChunk: z.number().int().min(1).default(1024).describe('tokens per LM-head pass (vocabulary sliced to <= 16M logits)'),
+    logitChunk: logitChunkSchema,
     shuffle: z.boolean().default(false),
     seed: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+/** Options of Policy.score (teacher-forced log-probs without gradients). */
+export const scoreConfigSchema = z
+  .object({
+    chunkSize: logitChunkSchema,
+    microBatchTokens: z.number().int().min(1).default(16384).describe('rows are scored in micro-batches of at most this many padded tokens'),
+    withEntropy: z.boolean().default(false).describe('also return the entropy of each predicting distribution'),
+    temperature: temperatureSchema,
   })
   .strict();
 
@@ -61,3 +83,8 @@ export type LossConfig = z.infer<typeof lossConfigSchema>;
 export type OptimizerConfig = z.infer<typeof optimizerConfigSchema>;
 export type StepConfig = z.infer<typeof stepConfigSchema>;
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
+export type ScoreConfig = z.infer<typeof scoreConfigSchema>;
+/** What callers may pass: every field optional (zod fills the defaults). */
+export type TrainerConfigInput = z.input<typeof trainerConfigSchema>;
+export type StepConfigInput = z.input<typeof stepConfigSchema>;
+export type ScoreConfigInput = z.input<typeof scoreConfigSchema>;

@@ -1,8 +1,10 @@
 // The policy model from TypeScript: a Qwen2 network held by the native addon. Validates arguments, queues
 // every heavy call on the torch queue, and adapts the native generation session to the GenerationSession
 // contract used by rollouts. Loading from a Hugging Face folder is in load-policy.ts.
-import { RexragError } from '../errors.js';
+import { parseConfig } from '../config/resolve-config.js';
+import { scoreConfigSchema, type ScoreConfigInput } from '../config/train-config.js';
 import { native } from '../native.js';
+import { NativeOwner } from './native-owner.js';
 import type {
   NativeGenerationSession,
   NativeQwen2Config,
@@ -11,15 +13,7 @@ import type {
 } from '../native-types.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { enqueueTorchJob } from '../torch-queue.js';
-import {
-  expectArray,
-  expectBoolean,
-  expectInteger,
-  expectNumber,
-  expectObject,
-  expectString,
-  expectTokenIds,
-} from '../validate.js';
+import { expectArray, expectInteger, expectNumber, expectObject, expectString, expectTokenIds } from '../validate.js';
 import type { GeneratedRow, GenerationSession, SamplingOptions } from './generation-types.js';
 import { packTokenRows, packValueRows, splitRows } from './token-rows.js';
 
@@ -37,13 +31,8 @@ export interface PolicyOptions {
   generationDtype?: 'float32' | 'bfloat16';
 }
 
-export interface ScoreOptions {
-  /** Tokens per LM-head pass (the vocabulary is sliced so at most 16M logits exist at once). Default 1024. */
-  chunkSize?: number;
-  /** Also return the entropy of each predicting distribution. */
-  withEntropy?: boolean;
-  /** Rows are scored in micro-batches of at most this many (padded) tokens. Default 16384. */
-  microBatchTokens?: number;
+/** scoreConfigSchema's fields (chunkSize, microBatchTokens, withEntropy; defaults there), plus a loss mask. */
+export interface ScoreOptions extends ScoreConfigInput {
   /** Per row, aligned with its tokens: only tokens with 1 are scored (the others report 0). Skips the LM head for
    *  prompt and observation tokens, e.g. when computing π_old over responses only. */
   lossMask?: ArrayLike<number>[];
@@ -67,16 +56,16 @@ function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; g
 }
 
 /** A Qwen2 policy network in native memory. Call dispose() when done (or let it be collected). */
-export class Policy {
-  private disposed = false;
+export class Policy extends NativeOwner<NativeQwen2Policy> {
   /** The folder the weights were loaded from, when they were (tokenizer files are copied from it on save). */
   sourceDir: string | undefined;
 
   private constructor(
-    private readonly handle: NativeQwen2Policy,
+    handle: NativeQwen2Policy,
     readonly config: NativeQwen2Config,
     readonly tokenizer: TextTokenizer | undefined,
   ) {
+    super(handle, 'policy');
     if (tokenizer) handle.setTokenBytes(tokenizer.tokenBytes());
   }
 
@@ -109,12 +98,9 @@ export class Policy {
     if (sequences.length === 0) return { logps: [] };
     const { ids, lengths } = packTokenRows(sequences, this.config.vocab_size, 'sequences');
     const mask = options.lossMask === undefined ? undefined : packValueRows(options.lossMask, lengths, 'options.lossMask');
-    const chunkSize = expectInteger(options.chunkSize ?? 1024, 'options.chunkSize', { min: 1 });
-    const microBatchTokens = expectInteger(options.microBatchTokens ?? 16384, 'options.microBatchTokens', { min: 1 });
-    const withEntropy = expectBoolean(options.withEntropy ?? false, 'options.withEntropy');
-    const result = await enqueueTorchJob(() =>
-      this.handle.score({ ids, lengths, chunkSize, microBatchTokens, withEntropy, ...(mask ? { mask } : {}) }),
-    );
+    const { lossMask: _, ...config } = expectObject(options, 'options');
+    const score = parseConfig(scoreConfigSchema, config, 'score options');
+    const result = await enqueueTorchJob(() => this.handle.score({ ids, lengths, ...score, ...(mask ? { mask } : {}) }));
     return { logps: splitRows(result.logps, lengths), entropies: result.entropies ? splitRows(result.entropies, lengths) : undefined };
   }
 
@@ -149,16 +135,6 @@ export class Policy {
   nativeHandle(): NativeQwen2Policy {
     this.checkLive();
     return this.handle;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.handle.dispose();
-    this.disposed = true;
-  }
-
-  private checkLive(): void {
-    if (this.disposed) throw new RexragError('the policy was disposed', 'ERR_DISPOSED');
   }
 }
 

@@ -14,8 +14,7 @@ import { z } from 'zod';
 import { RexragError } from '../errors.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
 import type { Policy, PolicyOptions } from '../model/policy.js';
-import { readSafetensorsHeader, toNativeWeightFiles } from '../model/safetensors.js';
-import { enqueueTorchJob } from '../torch-queue.js';
+import { readSafetensorsHeader } from '../model/safetensors.js';
 import { expectInteger, expectString } from '../validate.js';
 import { GrpoTrainer, type TrainerOptions } from './grpo-trainer.js';
 
@@ -82,11 +81,7 @@ export async function saveCheckpoint(root: string, options: SaveCheckpointOption
   await mkdir(temp);
   try {
     await savePolicyFolder(options.policy, join(temp, 'model'));
-    const handle = options.trainer.nativeHandle();
-    await enqueueTorchJob(() => handle.saveState(join(temp, 'trainer.safetensors')));
-    if (options.trainer.options.reference === 'frozen-copy') {
-      await enqueueTorchJob(() => handle.saveReference(join(temp, 'reference.safetensors')));
-    }
+    await options.trainer.saveState(temp);
     const files: Record<string, number> = {};
     for (const file of await listFiles(temp)) files[file] = (await stat(join(temp, file))).size;
     const state: CheckpointState = {
@@ -94,11 +89,7 @@ export async function saveCheckpoint(root: string, options: SaveCheckpointOption
       version: 1,
       step,
       createdAt: new Date().toISOString(),
-      trainer: {
-        reference: options.trainer.options.reference,
-        loss: options.trainer.options.loss ?? {},
-        optimizer: options.trainer.options.optimizer ?? {},
-      },
+      trainer: options.trainer.options,
       config: options.config ?? null,
       rng: options.rng ?? null,
       extra: options.extra ?? null,
@@ -188,17 +179,12 @@ export async function resumeFromCheckpoint(
   const state = await validateCheckpoint(dir);
   const policy = await loadPolicy(join(dir, 'model'), options);
   try {
-    const stored = state.trainer as { reference: 'frozen-copy' | 'none'; loss: TrainerOptions['loss']; optimizer: TrainerOptions['optimizer'] };
-    const trainer = await GrpoTrainer.create(policy, options.trainerOptions ?? stored);
-    const handle = trainer.nativeHandle();
-    const trainerFiles = toNativeWeightFiles([await readSafetensorsHeader(join(dir, 'trainer.safetensors'))]);
-    await enqueueTorchJob(() => handle.loadState(trainerFiles));
-    if (trainer.options.reference === 'frozen-copy') {
-      if (!('reference.safetensors' in state.files)) {
-        throw new RexragError(`checkpoint ${dir} has no reference.safetensors but the trainer needs a reference`, 'ERR_INVALID_ARG');
-      }
-      const referenceFiles = toNativeWeightFiles([await readSafetensorsHeader(join(dir, 'reference.safetensors'))]);
-      await enqueueTorchJob(() => handle.loadReference(referenceFiles));
+    const trainer = await GrpoTrainer.create(policy, options.trainerOptions ?? (state.trainer as TrainerOptions));
+    try {
+      await trainer.loadState(dir);
+    } catch (error) {
+      trainer.dispose();
+      throw error;
     }
     return { policy, trainer, state, dir };
   } catch (error) {

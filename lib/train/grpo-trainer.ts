@@ -1,24 +1,50 @@
 // One GRPO/PPO optimizer step from TypeScript: packs a batch of trajectories (token ids, loss masks,
 // behaviour/reference log-probs, advantages) into flat typed arrays and hands it to the native trainer,
 // which runs micro-batches, the clipped loss, KL, clipping and AdamW in one call. Checkpoints: checkpoint.ts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  scoreConfigSchema,
+  stepConfigSchema,
+  trainerConfigSchema,
+  type LossConfig,
+  type OptimizerConfig,
+  type ScoreConfigInput,
+  type StepConfigInput,
+  type TrainerConfig,
+  type TrainerConfigInput,
+} from '../config/train-config.js';
+import { parseConfig } from '../config/resolve-config.js';
 import { RexragError } from '../errors.js';
+import { NativeOwner } from '../model/native-owner.js';
 import type { Policy } from '../model/policy.js';
+import { readSafetensorsHeader, toNativeWeightFiles } from '../model/safetensors.js';
 import { native } from '../native.js';
-import type { NativeLossOptions, NativeOptimizerOptions, NativeStepMetrics, NativeStepOptions, NativeTrainer } from '../native-types.js';
+import { TOKEN_KINDS, type NativeStepMetrics, type NativeTrainer } from '../native-types.js';
 import { packTokenRows, splitRows } from '../model/token-rows.js';
 import { enqueueTorchJob } from '../torch-queue.js';
-import { expectArray, expectObject, expectTokenIds } from '../validate.js';
+import { expectArray, expectObject, expectString, expectTokenIds } from '../validate.js';
 
-export type LossOptions = NativeLossOptions;
-export type OptimizerOptions = NativeOptimizerOptions;
-export type StepOptions = NativeStepOptions;
+/** The files GrpoTrainer.saveState writes into a checkpoint folder. */
+const TRAINER_STATE_FILE = 'trainer.safetensors';
+const REFERENCE_FILE = 'reference.safetensors';
+
+export type LossOptions = Partial<LossConfig>;
+export type OptimizerOptions = Partial<OptimizerConfig>;
+/** Step options; omitted fields come from the trainer's `step` config. */
+export type StepOptions = StepConfigInput;
 export type StepMetrics = NativeStepMetrics;
+/** trainerConfigSchema's input: loss, optimizer, step and reference ('frozen-copy', the default, keeps a copy of
+ *  the policy's current weights as the KL reference). */
+export type TrainerOptions = TrainerConfigInput;
 
-export interface TrainerOptions {
-  loss?: LossOptions;
-  optimizer?: OptimizerOptions;
-  /** 'frozen-copy' keeps a copy of the policy's current weights as the KL reference (the default). */
-  reference?: 'frozen-copy' | 'none';
+/** Per-step counters that stay out of metrics.jsonl (the native step still reports them). */
+const UNLOGGED_METRICS: ReadonlySet<string> = new Set(['train/updates', 'train/micro_batches', 'train/grad_norm_max']);
+
+/** The step's metrics as the RL loop logs them: every key but the per-step counters, in the native order. */
+export function loggedTrainMetrics(metrics: StepMetrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([name]) => !UNLOGGED_METRICS.has(name)));
 }
 
 /** One row per trajectory; per-token arrays are aligned with `ids` (index t describes token t). */
@@ -36,6 +62,12 @@ export interface TrajectoryBatch {
   refLogps?: ArrayLike<number>[];
   /** Per row (broadcast over its tokens) or per token. */
   advantages: (number | ArrayLike<number>)[];
+  /**
+   * Optional, per token (e.g. an Int8Array or Uint8Array per row): 0 original, 1 probe prefix, 2 probe prompt,
+   * 3 probe continuation (TOKEN_KINDS). With it the step also reports `train/<kind>/...` diagnostics over the
+   * loss tokens of each kind; tokens outside the loss mask are ignored.
+   */
+  tokenKinds?: ArrayLike<number>[];
 }
 
 /** Flattens a batch into the native layout, checking every row's lengths against its ids. */
@@ -53,6 +85,9 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   if (batch.refLogps && batch.refLogps.length !== rows) {
     throw new RangeError(`batch.refLogps has ${batch.refLogps.length} rows but batch.ids has ${rows}`);
   }
+  if (batch.tokenKinds !== undefined && expectArray(batch.tokenKinds, 'batch.tokenKinds').length !== rows) {
+    throw new RangeError(`batch.tokenKinds has ${batch.tokenKinds.length} rows but batch.ids has ${rows}`);
+  }
   const lengths = new Int32Array(rows);
   batch.ids.forEach((row, r) => {
     lengths[r] = expectTokenIds(Array.from(row), `batch.ids[${r}]`, vocabSize).length;
@@ -64,6 +99,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   const behaviourLogps = batch.behaviourLogps ? new Float32Array(total) : undefined;
   const advantages = new Float32Array(total);
   const refLogps = batch.refLogps ? new Float32Array(total) : undefined;
+  const tokenKinds = batch.tokenKinds ? new Uint8Array(total) : undefined;
   let offset = 0;
   for (let r = 0; r < rows; r++) {
     const length = lengths[r]!;
@@ -82,6 +118,17 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     if (lossMask[offset] !== 0) throw new RangeError(`batch.lossMask[${r}][0] must be 0: the first token has no prefix`);
     if (behaviourLogps) copyRow(behaviourLogps, batch.behaviourLogps![r]!, 'behaviourLogps');
     if (refLogps) copyRow(refLogps, batch.refLogps![r]!, 'refLogps');
+    if (tokenKinds) {
+      const kinds = batch.tokenKinds![r]!;
+      if (kinds.length !== length) throw new RangeError(`batch.tokenKinds[${r}] has ${kinds.length} values but the row has ${length} tokens`);
+      for (let t = 0; t < length; t++) {
+        const kind = kinds[t]!;
+        if (!Number.isInteger(kind) || kind < 0 || kind >= TOKEN_KINDS.length) {
+          throw new RangeError(`batch.tokenKinds[${r}][${t}] must be an integer in [0, ${TOKEN_KINDS.length}), got ${kind}`);
+        }
+        tokenKinds[offset + t] = kind;
+      }
+    }
     const advantage = batch.advantages[r]!;
     if (typeof advantage === 'number') {
       if (!Number.isFinite(advantage)) throw new RangeError(`batch.advantages[${r}] must be finite`);
@@ -91,47 +138,54 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     }
     offset += length;
   }
-  return { ids, lengths, lossMask, advantages, ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}) };
+  return {
+    ids, lengths, lossMask, advantages,
+    ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}), ...(tokenKinds ? { tokenKinds } : {}),
+  };
 }
 
 /** Trains a Policy in place with the GRPO objective. */
-export class GrpoTrainer {
-  private disposed = false;
-
+export class GrpoTrainer extends NativeOwner<NativeTrainer> {
   private constructor(
-    private readonly handle: NativeTrainer,
+    handle: NativeTrainer,
     readonly policy: Policy,
-    readonly options: Required<Pick<TrainerOptions, 'reference'>> & TrainerOptions,
-  ) {}
+    /** The resolved configuration (trainerConfigSchema, defaults filled in). */
+    readonly options: TrainerConfig,
+  ) {
+    super(handle, 'trainer');
+  }
 
-  /** A trainer for `policy`; with the default reference, the current weights are copied as the KL reference. */
-  static async create(policy: Policy, options: TrainerOptions = {}): Promise<GrpoTrainer> {
-    const reference = options.reference ?? 'frozen-copy';
-    if (reference !== 'frozen-copy' && reference !== 'none') {
-      throw new RangeError(`options.reference must be "frozen-copy" or "none", got ${JSON.stringify(reference)}`);
-    }
+  /**
+   * A trainer for `policy`. `config` is parsed once here with trainerConfigSchema (unknown keys and out-of-range
+   * values are an ERR_INVALID_ARG listing every problem); with the default reference, the current weights are
+   * copied as the KL reference.
+   */
+  static async create(policy: Policy, config: TrainerOptions = {}): Promise<GrpoTrainer> {
+    const options = parseConfig(trainerConfigSchema, config, 'trainer options');
     const handle = await enqueueTorchJob(async () =>
       new (native().Trainer)(policy.nativeHandle(), {
-        loss: options.loss ?? {},
-        optimizer: options.optimizer ?? {},
-        keepReference: reference === 'frozen-copy',
+        loss: options.loss,
+        optimizer: options.optimizer,
+        keepReference: options.reference === 'frozen-copy',
       }),
     );
-    return new GrpoTrainer(handle, policy, { ...options, reference });
+    return new GrpoTrainer(handle, policy, options);
   }
 
   /** One training step: every epoch × mini-batch is an optimizer update; the LR schedule advances once. */
   async step(batch: TrajectoryBatch, options: StepOptions = {}): Promise<StepMetrics> {
     this.checkLive();
+    const step = parseConfig(stepConfigSchema, { ...this.options.step, ...options }, 'step options');
     const packed = packBatch(batch, this.policy.config.vocab_size);
-    return enqueueTorchJob(() => this.handle.step(packed, options));
+    return enqueueTorchJob(() => this.handle.step(packed, step));
   }
 
   /** Reference-model log-probs of each sequence (teacher-forced); index t is log p_ref(x_t | x_<t). */
-  async referenceLogps(sequences: ArrayLike<number>[]): Promise<Float32Array[]> {
+  async referenceLogps(sequences: ArrayLike<number>[], options: ScoreConfigInput = {}): Promise<Float32Array[]> {
     this.checkLive();
+    const score = parseConfig(scoreConfigSchema, options, 'score options');
     const { ids, lengths } = packTokenRows(sequences, this.policy.config.vocab_size, 'sequences');
-    const { logps } = await enqueueTorchJob(() => this.handle.referenceScore({ ids, lengths }));
+    const { logps } = await enqueueTorchJob(() => this.handle.referenceScore({ ids, lengths, ...score }));
     return splitRows(logps, lengths);
   }
 
@@ -147,19 +201,35 @@ export class GrpoTrainer {
     return this.handle.stepsDone();
   }
 
-  /** The native handle, for checkpointing. */
-  nativeHandle(): NativeTrainer {
+  /**
+   * Writes the optimizer state (AdamW moments and the update/step counters) to `dir/trainer.safetensors` and,
+   * when the trainer keeps a reference, the reference weights to `dir/reference.safetensors`. Returns the files.
+   */
+  async saveState(dir: string): Promise<string[]> {
     this.checkLive();
-    return this.handle;
+    expectString(dir, 'dir', { nonEmpty: true });
+    const files = [TRAINER_STATE_FILE];
+    await enqueueTorchJob(() => this.handle.saveState(join(dir, TRAINER_STATE_FILE)));
+    if (this.options.reference === 'frozen-copy') {
+      await enqueueTorchJob(() => this.handle.saveReference(join(dir, REFERENCE_FILE)));
+      files.push(REFERENCE_FILE);
+    }
+    return files;
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.handle.dispose();
-    this.disposed = true;
-  }
-
-  private checkLive(): void {
-    if (this.disposed) throw new RexragError('the trainer was disposed', 'ERR_DISPOSED');
+  /** Restores what saveState wrote into `dir`; every tensor must match this policy's parameters. */
+  async loadState(dir: string): Promise<void> {
+    this.checkLive();
+    expectString(dir, 'dir', { nonEmpty: true });
+    const trainerFiles = toNativeWeightFiles([await readSafetensorsHeader(join(dir, TRAINER_STATE_FILE))]);
+    await enqueueTorchJob(() => this.handle.loadState(trainerFiles));
+    if (this.options.reference === 'frozen-copy') {
+      const path = join(dir, REFERENCE_FILE);
+      if (!existsSync(path)) {
+        throw new RexragError(`${dir} has no ${REFERENCE_FILE} but the trainer keeps a reference`, 'ERR_INVALID_ARG');
+      }
+      const referenceFiles = toNativeWeightFiles([await readSafetensorsHeader(path)]);
+      await enqueueTorchJob(() => this.handle.loadReference(referenceFiles));
+    }
   }
 }

@@ -18,7 +18,7 @@ import type { RolloutQuestion } from '../rollout/rollout-types.js';
 import { mixSeed, seededPermutation } from '../util/random.js';
 import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { GrpoTrainer } from './grpo-trainer.js';
+import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
 import { removeStaleTemporaries, truncateMetrics } from './run-folder.js';
 import { buildStepData } from './step-batch.js';
 
@@ -143,7 +143,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
     emit({ type: 'phase', step, phase: 'score' });
     const sequences = trajectories.map((t) => [...t.promptTokens, ...t.responseTokens]);
-    const { logps } = await policy.score(sequences, { lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]) });
+    const { logps } = await policy.score(sequences, {
+      lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]),
+      temperature: config.trainer.loss.temperature,
+    });
     const oldLogps = logps.map((row, i) => row.slice(trajectories[i]!.promptTokens.length));
     const data = buildStepData({ trajectories, rewards, oldLogps, questionsPerStep: questions.length, groupSize: config.groupSize }, algorithm);
     emit({ type: 'phase', step, phase: 'train' });
@@ -152,20 +155,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const metrics: Record<string, number> = {
       ...data.metrics,
       'probe/skipped_context': probesSkipped,
-      'train/loss': stepMetrics.loss,
-      'train/pg_loss': stepMetrics.pgLoss,
-      'train/kl': stepMetrics.kl,
-      'train/entropy': stepMetrics.entropy,
-      'train/nll': stepMetrics.nll,
-      'train/clip_frac_high': stepMetrics.clipFracHigh,
-      'train/clip_frac_low': stepMetrics.clipFracLow,
-      'train/approx_kl': stepMetrics.approxKl,
-      'train/ratio_mean': stepMetrics.ratioMean,
-      'train/ratio_max': stepMetrics.ratioMax,
-      'train/grad_norm': stepMetrics.gradNorm,
-      'train/lr': stepMetrics.lr,
-      'train/skipped_updates': stepMetrics.skippedUpdates,
-      'train/tokens': stepMetrics.tokens,
+      ...loggedTrainMetrics(stepMetrics),
       'time/rollout_s': rolloutSeconds,
       'time/train_s': (Date.now() - trainStarted) / 1000,
       'time/step_s': (Date.now() - started) / 1000,

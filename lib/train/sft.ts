@@ -48,8 +48,8 @@ export async function supervisedWarmup(options: SftOptions): Promise<number[]> {
         // On-policy (no behaviour log-probs): ratio 1, so the gradient is cross-entropy's; the trainer reports
         // the mean −log p of the trained tokens from the same forward pass.
         const metrics = await trainer.step({ ids, lossMask, advantages: batch.map(() => 1) });
-        const tokens = metrics.tokens;
-        const nll = metrics.nll;
+        const tokens = metrics['train/tokens'];
+        const nll = metrics['train/nll'];
         losses.push(nll);
         options.onStep?.({ step: ++step, epoch, nll, tokens });
       }

@@ -4,7 +4,9 @@
 // the trainer does the tensor work.
 import { groupAdvantages } from '../algo/advantages.js';
 import { batchMixture } from '../algo/probe-policy.js';
+import { COMPONENT } from '../algo/components.js';
 import { probeAccuracy } from '../algo/trajectory-filter.js';
+import { TOKEN_KINDS } from '../native-types.js';
 import type { Trajectory } from '../rollout/rollout-types.js';
 import { mean } from '../util/stats.js';
 import type { RlAlgorithm, StepRollouts } from './algorithms/types.js';
@@ -32,13 +34,10 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
   algorithm.advance(keptRewards);
 
   const mixture = batchMixture(trained.map((t, k) => ({ isProbe: t.isProbe, reward: trainedRewards[k]! })));
-  let weightMax = 0;
   let clamped = false;
   const behaviour = trainedIndex.map((i) => {
-    const t = trajectories[i]!;
-    const result = algorithm.behaviourLogps(t, oldLogps[i]!, mixture);
+    const result = algorithm.behaviourLogps(trajectories[i]!, oldLogps[i]!, mixture);
     clamped ||= result.errorRateClamped;
-    for (let k = 0; k < result.isWeights.length; k++) if (t.lossMask[k]) weightMax = Math.max(weightMax, result.isWeights[k]!);
     return result.behaviourLogps;
   });
 
@@ -50,6 +49,7 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
     lossMask: trained.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]),
     behaviourLogps: behaviour.map((row, k) => [...trained[k]!.promptTokens.map(() => 0), ...row]),
     advantages: advantages.advantages,
+    tokenKinds: trained.map((t) => tokenKinds(t)),
   };
   const originals = originalIndex.map((i) => trajectories[i]!);
   const metrics: Record<string, number> = {
@@ -66,11 +66,26 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
     'is/alpha': mixture.alpha,
     'is/z': mixture.errorRate,
     'is/z_clamped': clamped ? 1 : 0,
-    'is/weight_max': algorithm.name === 'rex-rag' ? weightMax : 1,
     'rollout/searches_mean': mean(originals.map((t) => t.searches.length)),
     'rollout/response_tokens_mean': mean(originals.map((t) => t.responseTokens.length)),
     'rollout/answered_rate': mean(originals.map((t) => (t.finishReason === 'answer' ? 1 : 0))),
     ...selection.metrics,
   };
   return { batch, trained, rewards: trainedRewards, metrics };
+}
+
+/**
+ * The kind of each token of a trajectory (prompt included) for the trainer's per-kind diagnostics, as indices
+ * into TOKEN_KINDS: an original's tokens are `original`; a probe's are its copied failed prefix, its spliced
+ * prompt, then its continuation.
+ */
+export function tokenKinds(t: Trajectory): Uint8Array {
+  const kinds = new Uint8Array(t.promptTokens.length + t.responseTokens.length);
+  if (!t.isProbe || t.probePromptStart === null) return kinds;
+  const kind = (name: (typeof TOKEN_KINDS)[number]) => TOKEN_KINDS.indexOf(name);
+  t.responseTokens.forEach((_, k) => {
+    const inPrompt = t.components[k] === COMPONENT['probe-prompt'];
+    kinds[t.promptTokens.length + k] = kind(inPrompt ? 'probe_prompt' : k < t.probePromptStart! ? 'probe_prefix' : 'probe_continuation');
+  });
+  return kinds;
 }

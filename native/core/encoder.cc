@@ -25,12 +25,6 @@ struct SentenceEncoderState {
 
 namespace {
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::ostringstream out;
-  for (size_t i = 0; i < names.size(); ++i) out << (i ? ", " : "") << names[i];
-  return out.str();
-}
-
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
@@ -67,34 +61,17 @@ std::shared_ptr<SentenceEncoder> SentenceEncoder::load(const BertConfig& config,
 
   std::map<std::string, at::Tensor> stored = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
   std::map<std::string, at::Tensor> loaded;
-  std::vector<std::string> missing, unexpected, misshaped, duplicated;
+  std::vector<std::string> duplicated;
   auto parameters = state->model->named_parameters();
   for (auto& [key, tensor] : stored) {
     const std::string name = canonical_key(key);
     if (ignored_key(name)) continue;
-    if (parameters.find(name) == nullptr) {
-      unexpected.push_back(key);
-    } else if (!loaded.emplace(name, tensor).second) {
-      duplicated.push_back(key + " (also stored under another name for " + name + ")");
+    if (!loaded.emplace(name, tensor).second) {
+      duplicated.push_back("duplicated: " + key + " (also stored under another name for " + name + ")");
     }
   }
-  for (const auto& item : parameters) {
-    auto found = loaded.find(item.key());
-    if (found == loaded.end()) {
-      missing.push_back(item.key());
-    } else if (found->second.sizes() != item.value().sizes()) {
-      misshaped.push_back(item.key() + " (expected " + c10::str(item.value().sizes()) + ", got " +
-                          c10::str(found->second.sizes()) + ")");
-    }
-  }
-  if (!missing.empty() || !unexpected.empty() || !misshaped.empty() || !duplicated.empty()) {
-    std::string message = "checkpoint does not match the BERT config:";
-    if (!missing.empty()) message += "\n  missing: " + join_names(missing);
-    if (!unexpected.empty()) message += "\n  unexpected: " + join_names(unexpected);
-    if (!misshaped.empty()) message += "\n  wrong shape: " + join_names(misshaped);
-    if (!duplicated.empty()) message += "\n  duplicated: " + join_names(duplicated);
-    throw InvalidArgument(message);
-  }
+  match_tensors(loaded, parameters.pairs(),
+                "checkpoint does not match the BERT config", duplicated);
   {
     torch::NoGradGuard no_grad;
     for (auto& item : parameters) {

@@ -16,12 +16,6 @@
 namespace rexrag {
 namespace {
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::ostringstream out;
-  for (size_t i = 0; i < names.size(); ++i) out << (i ? ", " : "") << names[i];
-  return out.str();
-}
-
 std::unique_ptr<PolicyState> make_state(const Qwen2Config& config, const PolicyOptions& options) {
   auto state = std::make_unique<PolicyState>();
   state->device = at::Device(options.device);
@@ -85,30 +79,11 @@ std::shared_ptr<Policy> Policy::load(const Qwen2Config& config, const std::vecto
 void Policy::load_weights(const std::vector<WeightFile>& files) {
   const Qwen2Config& cfg = config();
   std::map<std::string, at::Tensor> loaded = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
+  // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); it is ignored.
+  if (cfg.tie_word_embeddings) loaded.erase("lm_head.weight");
   auto parameters = state_->model->named_parameters();
-  std::vector<std::string> missing, unexpected, misshaped;
-  for (const auto& item : parameters) {
-    auto found = loaded.find(item.key());
-    if (found == loaded.end()) {
-      missing.push_back(item.key());
-    } else if (found->second.sizes() != item.value().sizes()) {
-      misshaped.push_back(item.key() + " (expected " + c10::str(item.value().sizes()) + ", got " +
-                          c10::str(found->second.sizes()) + ")");
-    }
-  }
-  for (const auto& [name, tensor] : loaded) {
-    // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); it is ignored.
-    if (parameters.find(name) == nullptr && !(cfg.tie_word_embeddings && name == "lm_head.weight")) {
-      unexpected.push_back(name);
-    }
-  }
-  if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
-    std::string message = "checkpoint does not match the Qwen2 config:";
-    if (!missing.empty()) message += "\n  missing: " + join_names(missing);
-    if (!unexpected.empty()) message += "\n  unexpected: " + join_names(unexpected);
-    if (!misshaped.empty()) message += "\n  wrong shape: " + join_names(misshaped);
-    throw InvalidArgument(message);
-  }
+  match_tensors(loaded, parameters.pairs(),
+                "checkpoint does not match the Qwen2 config");
   torch::NoGradGuard no_grad;
   for (auto& item : parameters) item.value().copy_(loaded.at(item.key()).to(item.value().device(), item.value().scalar_type()));
   state_->version += 1;
@@ -235,7 +210,8 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
     at::Tensor batch_index = at::tensor(sel_batch, at::kLong).to(state_->device);
     at::Tensor position = at::tensor(sel_position, at::kLong).to(state_->device);
     auto [logp, entropy] = token_logprobs(hidden.index({batch_index, position - 1}), model.lm_head_weight(),
-                                          ids.index({batch_index, position}), request.chunk_size, request.with_entropy);
+                                          ids.index({batch_index, position}), request.chunk_size, request.temperature,
+                                          request.with_entropy);
     at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
     at::Tensor entropy_cpu = entropy.to(at::kCPU).contiguous();
     for (size_t i = 0; i < sel_out.size(); ++i) {

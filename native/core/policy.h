@@ -53,9 +53,10 @@ class Policy {
     std::vector<int32_t> ids;      // rows concatenated
     std::vector<int64_t> lengths;  // tokens per row (>= 1)
     std::vector<uint8_t> mask;     // optional, aligned with ids: only tokens with 1 are scored (others get 0)
-    int64_t chunk_size = 1024;     // scored tokens per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
-    bool with_entropy = false;
-    int64_t micro_batch_tokens = 16384;  // rows are scored in groups whose padded size stays under this
+    int64_t chunk_size;            // scored tokens per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
+    bool with_entropy;
+    int64_t micro_batch_tokens;    // rows are scored in groups whose padded size stays under this
+    double temperature;            // log-probs of softmax(logits / temperature); 1: the model's own
   };
   struct ScoreResult {
     std::vector<float> logps;      // aligned with ids; a row's first token has 0 (no prefix)

@@ -1,32 +1,9 @@
 // Implements policy_loss.h.
 #include "core/policy_loss.h"
 
-#include "core/errors.h"
+#include <algorithm>
 
 namespace rexrag {
-
-void LossConfig::validate() const {
-  require(clip_low >= 0 && clip_low < 1, "clipLow must be in [0, 1)");
-  require(clip_high >= 0, "clipHigh must be >= 0");
-  require(dual_clip == 0 || dual_clip > 1, "dualClip must be 0 (off) or greater than 1");
-  require(kl_coef >= 0, "klCoef must be >= 0");
-}
-
-KlType parse_kl_type(const std::string& name) {
-  if (name == "none") return KlType::None;
-  if (name == "k1") return KlType::K1;
-  if (name == "k2") return KlType::K2;
-  if (name == "k3" || name == "low_var_kl") return KlType::K3;
-  throw InvalidArgument("klType must be none, k1, k2 or k3, got \"" + name + "\"");
-}
-
-Aggregation parse_aggregation(const std::string& name) {
-  if (name == "token-mean") return Aggregation::TokenMean;
-  if (name == "seq-mean-token-sum") return Aggregation::SeqMeanTokenSum;
-  if (name == "seq-mean-token-mean") return Aggregation::SeqMeanTokenMean;
-  throw InvalidArgument("aggregation must be token-mean, seq-mean-token-sum or seq-mean-token-mean, got \"" + name +
-                        "\"");
-}
 
 LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const LossNormaliser& normaliser) {
   LossOutput out;
@@ -47,10 +24,7 @@ LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const Los
     switch (config.kl_type) {
       case KlType::K1: kl = diff; break;
       case KlType::K2: kl = 0.5 * diff.pow(2); break;
-      default: {
-        at::Tensor d = (-diff).clamp(-20.0, 20.0);
-        kl = (d.exp() - d - 1.0).clamp(-10.0, 10.0);
-      }
+      default: kl = k3_kl(diff);
     }
     token_loss = token_loss + config.kl_coef * kl;
   }
@@ -83,12 +57,85 @@ LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const Los
   if (kl.defined()) s.kl = kl.sum().item<double>();
   if (in.entropy.defined()) s.entropy = in.entropy.sum().item<double>();
   at::Tensor clipped = pg_clipped > pg_unclipped;  // the clipped branch is the active one
-  s.clipped_high = (clipped & (ratio > 1.0 + config.clip_high)).sum().item<double>();
-  s.clipped_low = (clipped & (ratio < 1.0 - config.clip_low)).sum().item<double>();
+  out.clipped_high = clipped & (ratio > 1.0 + config.clip_high);
+  out.clipped_low = clipped & (ratio < 1.0 - config.clip_low);
+  out.ratio = ratio.detach();
+  out.log_ratio = log_ratio.detach();
+  s.clipped_high = out.clipped_high.sum().item<double>();
+  s.clipped_low = out.clipped_low.sum().item<double>();
   s.approx_kl = (-log_ratio).sum().item<double>();
   s.ratio = ratio.sum().item<double>();
   s.ratio_max = ratio.max().item<double>();
   return out;
+}
+
+at::Tensor k3_kl(const at::Tensor& diff) {
+  at::Tensor d = (-diff).clamp(-20.0, 20.0);
+  return (d.exp() - d - 1.0).clamp(-10.0, 10.0);
+}
+
+void add_kind_sums(const at::Tensor& kinds, const LossInputs& in, const LossOutput& out,
+                   std::vector<KindSums>& sums) {
+  at::NoGradGuard no_grad;
+  at::Tensor k3 = in.ref.defined() ? k3_kl(in.logp.detach() - in.ref) : at::Tensor();  // (N,)
+  for (size_t k = 0; k < sums.size(); ++k) {
+    at::Tensor mask = kinds == static_cast<int64_t>(k);  // (N,)
+    const double tokens = mask.sum().item<double>();
+    if (tokens == 0) continue;
+    KindSums& s = sums[k];
+    at::Tensor ratio = out.ratio.masked_select(mask);
+    s.tokens += tokens;
+    s.ratio += ratio.sum().item<double>();
+    s.ratio_max = std::max(s.ratio_max, ratio.max().item<double>());
+    s.ratio_min = std::min(s.ratio_min, ratio.min().item<double>());
+    s.clipped_high += out.clipped_high.masked_select(mask).sum().item<double>();
+    s.clipped_low += out.clipped_low.masked_select(mask).sum().item<double>();
+    s.approx_kl -= out.log_ratio.masked_select(mask).sum().item<double>();
+    if (k3.defined()) s.kl_k3 += k3.masked_select(mask).sum().item<double>();
+    s.advantage += in.advantages.masked_select(mask).sum().item<double>();
+  }
+}
+
+KindMetrics kind_means(const KindSums& s) {
+  KindMetrics m;
+  if (s.tokens == 0) return m;
+  m.tokens = s.tokens;
+  m.ratio_mean = s.ratio / s.tokens;
+  m.ratio_max = s.ratio_max;
+  m.ratio_min = s.ratio_min;
+  m.clip_frac_high = s.clipped_high / s.tokens;
+  m.clip_frac_low = s.clipped_low / s.tokens;
+  m.approx_kl = s.approx_kl / s.tokens;
+  m.kl_k3 = s.kl_k3 / s.tokens;
+  m.advantage_mean = s.advantage / s.tokens;
+  return m;
+}
+
+void LossSums::add(const LossSums& other) {
+  tokens += other.tokens;
+  pg += other.pg;
+  neg_logp += other.neg_logp;
+  kl += other.kl;
+  entropy += other.entropy;
+  clipped_high += other.clipped_high;
+  clipped_low += other.clipped_low;
+  approx_kl += other.approx_kl;
+  ratio += other.ratio;
+  ratio_max = std::max(ratio_max, other.ratio_max);
+}
+
+void loss_means(const LossSums& sums, StepMetrics& metrics) {
+  const double tokens = std::max(sums.tokens, 1.0);
+  metrics.tokens = sums.tokens;
+  metrics.pg_loss = sums.pg / tokens;
+  metrics.nll = sums.neg_logp / tokens;
+  metrics.kl = sums.kl / tokens;
+  metrics.entropy = sums.entropy / tokens;
+  metrics.clip_frac_high = sums.clipped_high / tokens;
+  metrics.clip_frac_low = sums.clipped_low / tokens;
+  metrics.approx_kl = sums.approx_kl / tokens;
+  metrics.ratio_mean = sums.ratio / tokens;
+  metrics.ratio_max = sums.ratio_max;
 }
 
 }  // namespace rexrag

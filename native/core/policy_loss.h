@@ -9,28 +9,12 @@
 
 #include <ATen/ATen.h>
 
-#include <string>
+#include <limits>
+#include <vector>
+
+#include "core/trainer.h"
 
 namespace rexrag {
-
-enum class KlType { None, K1, K2, K3 };
-enum class Aggregation { TokenMean, SeqMeanTokenSum, SeqMeanTokenMean };
-
-struct LossConfig {
-  double clip_low = 0.2;
-  double clip_high = 0.2;
-  double dual_clip = 0.0;  // > 1 enables dual clip with this c; 0 disables it
-  KlType kl_type = KlType::K3;
-  double kl_coef = 0.001;
-  double entropy_coef = 0.0;
-  Aggregation aggregation = Aggregation::TokenMean;
-
-  /// Throws InvalidArgument for out-of-range values.
-  void validate() const;
-};
-
-KlType parse_kl_type(const std::string& name);        // "none", "k1", "k2", "k3" (also "low_var_kl")
-Aggregation parse_aggregation(const std::string& name);  // "token-mean", "seq-mean-token-sum", "seq-mean-token-mean"
 
 /// Per-token inputs of one micro-batch, all (N,) over its loss tokens only.
 struct LossInputs {
@@ -54,13 +38,39 @@ struct LossSums {
   double tokens = 0, pg = 0, kl = 0, entropy = 0, clipped_high = 0, clipped_low = 0, approx_kl = 0, ratio = 0;
   double neg_logp = 0;  // Σ −log π_θ: the negative log-likelihood of the trained tokens
   double ratio_max = 0;
+
+  /// Adds another micro-batch's sums (the maximum for ratio_max).
+  void add(const LossSums& other);
 };
 
 struct LossOutput {
   at::Tensor loss;  // scalar, differentiable: this micro-batch's share of the mini-batch loss
   LossSums sums;
+  // Per token (N,), without gradients, for diagnostics; undefined when the micro-batch has no tokens.
+  at::Tensor ratio, log_ratio;
+  at::Tensor clipped_high, clipped_low;  // bool: the clipped branch is active above / below the clip range
 };
 
 LossOutput policy_loss(const LossInputs& inputs, const LossConfig& config, const LossNormaliser& normaliser);
+
+/// k3 ("low_var_kl") per token from diff = logp − ref: d = clamp(−diff, ±20), clamp(eᵈ − d − 1, ±10).
+at::Tensor k3_kl(const at::Tensor& diff);
+
+/// Per-token-kind sums over loss tokens, for the per-kind diagnostics (KindMetrics).
+struct KindSums {
+  double tokens = 0, ratio = 0, clipped_high = 0, clipped_low = 0, approx_kl = 0, kl_k3 = 0, advantage = 0;
+  double ratio_max = -std::numeric_limits<double>::infinity();
+  double ratio_min = std::numeric_limits<double>::infinity();
+};
+
+/// Adds a micro-batch's loss tokens to the sums of their kinds; `kinds` (N,) int64 indexes `sums`.
+void add_kind_sums(const at::Tensor& kinds, const LossInputs& inputs, const LossOutput& output,
+                   std::vector<KindSums>& sums);
+
+/// One kind's means (all 0 when it had no tokens).
+KindMetrics kind_means(const KindSums& sums);
+
+/// Per-token means of the sums (over max(tokens, 1)) into the loss metrics, and the token count.
+void loss_means(const LossSums& sums, StepMetrics& metrics);
 
 }  // namespace rexrag

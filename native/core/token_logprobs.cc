@@ -2,7 +2,9 @@
 // Layout: rows in chunks of `chunk`, and within a row chunk the vocabulary in slices, so every slice of the LM
 // head matrix is read (and packed by the BLAS) once per row chunk while at most kLogitBudget logits exist at a
 // time. The log-sum-exp is accumulated online over the slices (running max m, s = Σ e^{z−m}).
-// Gradients, with z the logits of one row, p = softmax(z), lse = logsumexp(z), H = −Σ p log p:
+// With a temperature T the logits are z / T: the forward pass divides each slice, and the backward pass divides
+// the gradient with respect to the tempered logits by T (skipped at T = 1, so nothing changes there).
+// Gradients, with z the (tempered) logits of one row, p = softmax(z), lse = logsumexp(z), H = −Σ p log p:
 //   d logp(t) / dz = onehot(t) − p
 //   d H / dz_j     = −p_j (log p_j + H) = −p_j (z_j − lse + H)
 #include "core/token_logprobs.h"
@@ -21,6 +23,13 @@ int64_t vocab_slice(int64_t rows, int64_t vocab, int64_t max_logits) {
   return std::min(vocab, std::max<int64_t>(16, max_logits / std::max<int64_t>(rows, 1)));
 }
 
+/// One slice of logits, h · w_sliceᵀ / temperature, as float32: (c, w).
+at::Tensor slice_logits(const at::Tensor& h, const at::Tensor& w, double temperature) {
+  at::Tensor z = at::matmul(h, w.t()).to(at::kFloat);
+  if (temperature != 1.0) z.div_(temperature);
+  return z;
+}
+
 /// Targets of a row chunk that fall in [v0, v0 + size): their column in the slice, and which rows have one.
 std::pair<at::Tensor, at::Tensor> targets_in_slice(const at::Tensor& targets, int64_t v0, int64_t size) {
   at::Tensor inside = (targets >= v0) & (targets < v0 + size);                  // (c,)
@@ -30,7 +39,8 @@ std::pair<at::Tensor, at::Tensor> targets_in_slice(const at::Tensor& targets, in
 
 struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
-                               const at::Tensor& targets, int64_t chunk, bool with_entropy, int64_t max_logits) {
+                               const at::Tensor& targets, int64_t chunk, double temperature, bool with_entropy,
+                               int64_t max_logits) {
     // Outputs nobody differentiates (usually the entropy) get no gradient pass at all.
     ctx->set_materialize_grads(false);
     const int64_t rows = hidden.size(0), vocab = weight.size(0);
@@ -47,7 +57,7 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
       at::Tensor target_logit = at::zeros({size}, options);
       for (int64_t v0 = 0; v0 < vocab; v0 += slice) {
         const int64_t width = std::min(slice, vocab - v0);
-        at::Tensor z = at::matmul(h, weight.narrow(0, v0, width).t()).to(at::kFloat);  // (c, w)
+        at::Tensor z = slice_logits(h, weight.narrow(0, v0, width), temperature);  // (c, w)
         at::Tensor new_m = at::maximum(m, std::get<0>(z.max(-1)));
         at::Tensor rescale = (m - new_m).exp();  // 0 on the first slice (m = −inf)
         at::Tensor e = (z - new_m.unsqueeze(-1)).exp_();
@@ -65,6 +75,7 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     }
     ctx->save_for_backward({hidden, weight, targets, lse, entropy});
     ctx->saved_data["chunk"] = chunk;
+    ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["with_entropy"] = with_entropy;
     ctx->saved_data["max_logits"] = max_logits;
     if (!with_entropy) ctx->mark_non_differentiable({entropy});
@@ -75,6 +86,7 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &hidden = saved[0], &weight = saved[1], &targets = saved[2], &lse = saved[3], &entropy = saved[4];
     const int64_t chunk = ctx->saved_data["chunk"].toInt();
+    const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t max_logits = ctx->saved_data["max_logits"].toInt();
     const at::Tensor& grad_logp = grads[0];
     const at::Tensor& grad_entropy = grads[1];
@@ -82,7 +94,7 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     at::Tensor grad_hidden = at::zeros_like(hidden);
     at::Tensor grad_weight = at::zeros(weight.sizes(), weight.options().dtype(at::kFloat));
     if (!grad_logp.defined() && !grad_entropy.defined()) {
-      return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+      return {grad_hidden, grad_weight, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
     TORCH_CHECK(!grad_entropy.defined() || ctx->saved_data["with_entropy"].toBool(),
                 "the entropy was not computed, so it cannot be differentiated");
@@ -103,7 +115,7 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
       for (int64_t v0 = 0; v0 < vocab; v0 += slice) {
         const int64_t width = std::min(slice, vocab - v0);
         at::Tensor w = weight.narrow(0, v0, width);
-        at::Tensor log_p = at::matmul(h, w.t()).to(at::kFloat).sub_(chunk_lse);  // (c, w), recomputed
+        at::Tensor log_p = slice_logits(h, w, temperature).sub_(chunk_lse);  // (c, w), recomputed
         at::Tensor entropy_term;  // −(log p + H), only when the entropy is differentiated
         if (g_entropy.defined()) entropy_term = -(log_p + chunk_entropy);
         at::Tensor dz = log_p.exp_();  // in place: p
@@ -114,51 +126,26 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
         }
         auto [column, inside] = targets_in_slice(t, v0, width);
         dz.scatter_add_(1, column, g_logp * inside.unsqueeze(-1).to(at::kFloat));
+        if (temperature != 1.0) dz.div_(temperature);  // d(z / T) / dz
         grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
         grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
       }
       grad_hidden.narrow(0, start, size).copy_(grad_h);
     }
-    return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor()};
   }
 };
 
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
-                                                 const at::Tensor& targets, int64_t chunk, bool with_entropy,
-                                                 int64_t max_logits) {
-  variable_list out = TokenLogProbFunction::apply(hidden, weight, targets, std::max<int64_t>(1, chunk), with_entropy,
-                                                  std::max<int64_t>(1, max_logits));
+                                                 const at::Tensor& targets, int64_t chunk, double temperature,
+                                                 bool with_entropy, int64_t max_logits) {
+  TORCH_CHECK(temperature > 0, "temperature must be > 0, got ", temperature);
+  variable_list out = TokenLogProbFunction::apply(hidden, weight, targets, std::max<int64_t>(1, chunk), temperature,
+                                                  with_entropy, std::max<int64_t>(1, max_logits));
   return {out[0], out[1]};
-}
-
-TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_t vocab, int64_t chunk,
-                                       double entropy_weight, uint64_t seed, int64_t max_logits) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  auto options = at::TensorOptions().dtype(at::kFloat);
-  at::Tensor hidden = at::randn({rows, hidden_size}, generator, options);
-  at::Tensor weight = at::randn({vocab, hidden_size}, generator, options) * 0.5;
-  at::Tensor targets = at::randint(vocab, {rows}, generator, at::TensorOptions().dtype(at::kLong));
-  at::Tensor w = at::randn({rows}, generator, options), u = at::randn({rows}, generator, options);
-  auto run = [&](bool kernel) {
-    at::Tensor h = hidden.clone().set_requires_grad(true), W = weight.clone().set_requires_grad(true);
-    at::Tensor logp, entropy;
-    if (kernel) {
-      std::tie(logp, entropy) = token_logprobs(h, W, targets, chunk, true, max_logits);
-    } else {
-      at::Tensor log_probs = at::log_softmax(at::matmul(h, W.t()), -1);  // (N, V): the naive way
-      logp = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
-      entropy = -(log_probs.exp() * log_probs).sum(-1);
-    }
-    at::Tensor objective = (w * logp).sum();
-    if (entropy_weight != 0) objective = objective + entropy_weight * (u * entropy).sum();
-    objective.backward();
-    return std::vector<at::Tensor>{logp.detach(), entropy.detach(), h.grad(), W.grad()};
-  };
-  auto ours = run(true), plain = run(false);
-  auto diff = [](const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); };
-  return {diff(ours[0], plain[0]), diff(ours[1], plain[1]), diff(ours[2], plain[2]), diff(ours[3], plain[3])};
 }
 
 }  // namespace rexrag

@@ -10,25 +10,10 @@
 #include <vector>
 
 #include "core/policy.h"
+#include "core/step_metrics.h"
+#include "core/train_options.h"
 
 namespace rexrag {
-
-struct TrainerLossOptions {
-  double clip_low = 0.2, clip_high = 0.2, dual_clip = 0.0;
-  std::string kl_type = "k3";
-  double kl_coef = 0.001;
-  double entropy_coef = 0.0;
-  std::string aggregation = "token-mean";
-};
-
-struct OptimizerOptions {
-  double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
-  double max_grad_norm = 1.0;           // <= 0: no clipping
-  std::string schedule = "constant";    // "constant" (with linear warmup) or "cosine"
-  int64_t warmup_steps = 0;
-  int64_t total_steps = 0;              // cosine only
-  double min_lr_ratio = 0.0;            // cosine floor as a fraction of lr
-};
 
 /// Rows concatenated; every per-token array is aligned with `ids`.
 struct TrainBatch {
@@ -39,44 +24,13 @@ struct TrainBatch {
                                        // (on-policy: ratio 1 on every update, e.g. supervised warm-up)
   std::vector<float> ref_logps;        // empty: computed from the trainer's frozen reference copy
   std::vector<float> advantages;
+  std::vector<uint8_t> token_kinds;    // empty, or each token's index into kTokenKindNames (per-kind diagnostics)
 };
-
-struct StepOptions {
-  int64_t mini_batches = 1;          // optimizer updates per epoch
-  int64_t epochs = 1;
-  int64_t micro_batch_tokens = 8192;  // padded tokens per forward/backward pass
-  int64_t logit_chunk = 1024;         // rows per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
-  bool shuffle = false;
-  uint64_t seed = 0;
-};
-
-struct StepMetrics {
-  double loss = 0, pg_loss = 0, kl = 0, entropy = 0, nll = 0;
-  double clip_frac_high = 0, clip_frac_low = 0, approx_kl = 0, ratio_mean = 0, ratio_max = 0;
-  double grad_norm = 0, grad_norm_max = 0, lr = 0;
-  int64_t updates = 0, skipped_updates = 0, tokens = 0, micro_batches = 0;
-};
-
-/// Policy-loss kernel on given per-token values (one micro-batch holding the whole mini-batch), for tests and
-/// reference checks: returns the loss, metrics and the gradient with respect to logps and entropies.
-struct LossCheck {
-  double loss = 0;
-  StepMetrics metrics;
-  std::vector<float> grad_logps, grad_entropies;
-};
-LossCheck check_policy_loss(const std::vector<float>& logps, const std::vector<float>& entropies,
-                            const std::vector<float>& behaviour, const std::vector<float>& ref,
-                            const std::vector<float>& advantages, const std::vector<float>& loss_mask,
-                            const std::vector<int64_t>& lengths, const TrainerLossOptions& options);
-
-/// One AdamW update on plain arrays with the trainer's own update code (torch.optim.AdamW semantics).
-void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, std::vector<float>& exp_avg,
-                         std::vector<float>& exp_avg_sq, int64_t step, const OptimizerOptions& options, double lr);
 
 class Trainer {
  public:
   /// With `keep_reference`, a frozen copy of the policy's current weights computes reference log-probs.
-  Trainer(std::shared_ptr<Policy> policy, const TrainerLossOptions& loss, const OptimizerOptions& optimizer,
+  Trainer(std::shared_ptr<Policy> policy, const LossConfig& loss, const OptimizerOptions& optimizer,
           bool keep_reference);
   ~Trainer();
 

@@ -82,6 +82,38 @@ std::string json_escape(const std::string& text) {
 
 }  // namespace
 
+void match_tensors(const std::map<std::string, at::Tensor>& loaded,
+                   const std::vector<std::pair<std::string, at::Tensor>>& expected, const std::string& what,
+                   const std::vector<std::string>& problems) {
+  std::vector<std::string> missing, unexpected, misshaped;
+  std::map<std::string, const at::Tensor*> wanted;
+  for (const auto& [name, tensor] : expected) {
+    wanted[name] = &tensor;
+    auto found = loaded.find(name);
+    if (found == loaded.end()) {
+      missing.push_back(name);
+    } else if (found->second.sizes() != tensor.sizes()) {
+      misshaped.push_back(name + " (expected " + c10::str(tensor.sizes()) + ", got " + c10::str(found->second.sizes()) +
+                          ")");
+    }
+  }
+  for (const auto& [name, tensor] : loaded) {
+    if (wanted.count(name) == 0) unexpected.push_back(name);
+  }
+  if (missing.empty() && unexpected.empty() && misshaped.empty() && problems.empty()) return;
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  };
+  std::string message = what + ":";
+  if (!missing.empty()) message += "\n  missing: " + list(missing);
+  if (!unexpected.empty()) message += "\n  unexpected: " + list(unexpected);
+  if (!misshaped.empty()) message += "\n  wrong shape: " + list(misshaped);
+  for (const std::string& problem : problems) message += "\n  " + problem;
+  throw InvalidArgument(message);
+}
+
 at::ScalarType safetensors_dtype(const std::string& name) {
   if (name == "F32") return at::kFloat;
   if (name == "BF16") return at::kBFloat16;

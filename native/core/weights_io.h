@@ -26,6 +26,14 @@ std::map<std::string, at::Tensor> read_weight_files(const std::vector<WeightFile
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata);
 
+/// The one strict weight-name check every loader uses (policy and reference weights, the BERT encoder, the
+/// trainer state): each expected tensor must be in `loaded` under its name with its shape, and `loaded` may hold
+/// nothing else. Otherwise throws InvalidArgument "<what>:" listing the missing, unexpected and mis-shaped names,
+/// and any `problems` the caller found on the way (e.g. duplicated keys).
+void match_tensors(const std::map<std::string, at::Tensor>& loaded,
+                   const std::vector<std::pair<std::string, at::Tensor>>& expected, const std::string& what,
+                   const std::vector<std::string>& problems = {});
+
 /// Parses a safetensors dtype name ("F32", "BF16", ...) or throws InvalidArgument.
 at::ScalarType safetensors_dtype(const std::string& name);
 

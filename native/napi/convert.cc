@@ -45,6 +45,34 @@ std::vector<Out> integer_list(const Napi::Value& value, const std::string& name)
 
 }  // namespace
 
+std::vector<float> float_list(const Napi::Value& value, const std::string& name) {
+  Napi::Env env = value.Env();
+  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    auto array = value.As<Napi::Float32Array>();
+    return std::vector<float>(array.Data(), array.Data() + array.ElementLength());
+  }
+  if (!value.IsArray()) throw type_error(env, name, "a Float32Array or an array of numbers", value);
+  auto array = value.As<Napi::Array>();
+  std::vector<float> out(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsNumber()) throw Napi::TypeError::New(env, name + "[" + std::to_string(i) + "] must be a number");
+    out[i] = item.As<Napi::Number>().FloatValue();
+  }
+  return out;
+}
+
+std::vector<uint8_t> uint8_list(const Napi::Value& value, const std::string& name) {
+  if (value.IsTypedArray()) {
+    auto typed = value.As<Napi::TypedArray>();
+    if (typed.TypedArrayType() == napi_uint8_array || typed.TypedArrayType() == napi_int8_array) {
+      const auto* data = static_cast<const uint8_t*>(typed.ArrayBuffer().Data()) + typed.ByteOffset();
+      return std::vector<uint8_t>(data, data + typed.ElementLength());
+    }
+  }
+  throw type_error(value.Env(), name, "a Uint8Array or an Int8Array", value);
+}
+
 std::vector<int32_t> int32_list(const Napi::Value& value, const std::string& name) {
   return integer_list<int32_t>(value, name);
 }

@@ -9,6 +9,10 @@
 
 namespace rexrag::napi {
 
+/// Float32Array or an array of numbers.
+std::vector<float> float_list(const Napi::Value& value, const std::string& name);
+/// Uint8Array or Int8Array (values read as unsigned bytes).
+std::vector<uint8_t> uint8_list(const Napi::Value& value, const std::string& name);
 /// Int32Array or an array of integers.
 std::vector<int32_t> int32_list(const Napi::Value& value, const std::string& name);
 /// Int32Array, Float64Array or an array of integers, widened to int64.

@@ -26,21 +26,20 @@ BertConfig read_bert_config(const Napi::Object& options) {
     throw Napi::TypeError::New(options.Env(), "options.config must be an object, got " + type_name(value));
   }
   Napi::Object object = value.As<Napi::Object>();
+  Fields fields(object, "config");
   BertConfig config;
-  config.vocab_size = integer_field(object, "vocab_size", "config");
-  config.hidden_size = integer_field(object, "hidden_size", "config");
-  config.num_hidden_layers = integer_field(object, "num_hidden_layers", "config");
-  config.num_attention_heads = integer_field(object, "num_attention_heads", "config");
-  config.intermediate_size = integer_field(object, "intermediate_size", "config");
-  if (has_field(object, "max_position_embeddings")) {
-    config.max_position_embeddings = integer_field(object, "max_position_embeddings", "config");
-  }
-  if (has_field(object, "type_vocab_size")) config.type_vocab_size = integer_field(object, "type_vocab_size", "config");
-  if (has_field(object, "layer_norm_eps")) config.layer_norm_eps = number_field(object, "layer_norm_eps", "config");
-  if (has_field(object, "hidden_act")) config.hidden_act = string_field(object, "hidden_act", "config");
-  if (has_field(object, "position_embedding_type")) {
-    config.position_embedding_type = string_field(object, "position_embedding_type", "config");
-  }
+  fields.read_into<BertConfig, int64_t>(
+      config, {{"vocab_size", &BertConfig::vocab_size}, {"hidden_size", &BertConfig::hidden_size},
+               {"num_hidden_layers", &BertConfig::num_hidden_layers}, {"num_attention_heads", &BertConfig::num_attention_heads},
+               {"intermediate_size", &BertConfig::intermediate_size}});
+  // Optional in HF's config.json: absent ones keep BertConfig's (HF's) defaults.
+  fields.read_into<BertConfig, int64_t>(
+      config, {{"max_position_embeddings", &BertConfig::max_position_embeddings},
+               {"type_vocab_size", &BertConfig::type_vocab_size}}, true);
+  fields.read_into<BertConfig, double>(config, {{"layer_norm_eps", &BertConfig::layer_norm_eps}}, true);
+  fields.read_into<BertConfig, std::string>(
+      config, {{"hidden_act", &BertConfig::hidden_act}, {"position_embedding_type", &BertConfig::position_embedding_type}},
+      true);
   return config;
 }
 
@@ -60,65 +59,29 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap> {
                         InstanceMethod<&EncoderWrap::Dispose>("dispose")});
   }
 
-  explicit EncoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EncoderWrap>(info) {
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      throw Napi::TypeError::New(info.Env(), "BertEncoder cannot be constructed directly; use BertEncoder.load()");
-    }
-    box_ = *info[0].As<Napi::External<std::shared_ptr<EncoderBox>>>().Data();
-  }
+  explicit EncoderWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<EncoderWrap>(info),
+        box_(unwrap_box<EncoderBox>(info, "BertEncoder cannot be constructed directly; use BertEncoder.load()")) {}
 
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<SentenceEncoder> encoder) {
     auto box = std::make_shared<EncoderBox>();
     box->encoder = std::move(encoder);
-    auto holder = std::make_unique<std::shared_ptr<EncoderBox>>(box);
-    auto external = Napi::External<std::shared_ptr<EncoderBox>>::New(
-        env, holder.release(), [](Napi::Env, std::shared_ptr<EncoderBox>* data) { delete data; });
-    return addon_data(env).encoder_constructor.New({external});
+    return wrap_box(env, addon_data(env).encoder_constructor, box);
   }
 
  private:
-  class LoadWorker : public PromiseWorker {
-   public:
-    LoadWorker(Napi::Env env, BertConfig config, std::vector<WeightFile> files, SentenceEncoderOptions options)
-        : PromiseWorker(env, "rexrag.encoder.load"), config_(std::move(config)), files_(std::move(files)),
-          options_(std::move(options)) {}
-
-   protected:
-    void Run() override { encoder_ = SentenceEncoder::load(config_, files_, options_); }
-    Napi::Value Result(Napi::Env env) override { return Wrap(env, encoder_); }
-
-   private:
-    BertConfig config_;
-    std::vector<WeightFile> files_;
-    SentenceEncoderOptions options_;
-    std::shared_ptr<SentenceEncoder> encoder_;
-  };
-
   static Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Object options = object_arg(info, 0, "options");
     BertConfig config = read_bert_config(options);
     std::vector<WeightFile> files = read_weight_files_option(options);
     SentenceEncoderOptions encoder_options = read_encoder_options(options);
-    return (new LoadWorker(info.Env(), std::move(config), std::move(files), std::move(encoder_options)))->Start();
+    auto encoder = std::make_shared<std::shared_ptr<SentenceEncoder>>();
+    return (new CallWorker(
+                info.Env(), "rexrag.encoder.load",
+                [config, files, encoder_options, encoder] { *encoder = SentenceEncoder::load(config, files, encoder_options); },
+                [encoder](Napi::Env env) -> Napi::Value { return Wrap(env, *encoder); }))
+        ->Start();
   }
-
-  class EncodeWorker : public PromiseWorker {
-   public:
-    EncodeWorker(Napi::Env env, std::shared_ptr<EncoderBox> box, SentenceEncoder::EncodeRequest request)
-        : PromiseWorker(env, "rexrag.encoder.encode"), box_(std::move(box)), request_(std::move(request)) {
-      box_->busy = true;
-    }
-    ~EncodeWorker() override { box_->busy = false; }
-
-   protected:
-    void Run() override { embeddings_ = box_->encoder->encode(request_); }
-    Napi::Value Result(Napi::Env env) override { return to_float32_array(env, embeddings_); }
-
-   private:
-    std::shared_ptr<EncoderBox> box_;
-    SentenceEncoder::EncodeRequest request_;
-    std::vector<float> embeddings_;
-  };
 
   Napi::Value Encode(const Napi::CallbackInfo& info) {
     check_usable(info.Env(), !box_->encoder, box_->busy, "BertEncoder");
@@ -137,7 +100,12 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap> {
     if (has_field(options, "microBatchTokens")) {
       request.micro_batch_tokens = integer_field(options, "microBatchTokens", "options");
     }
-    return (new EncodeWorker(info.Env(), box_, std::move(request)))->Start();
+    auto embeddings = std::make_shared<std::vector<float>>();
+    auto worker = new CallWorker(
+        info.Env(), "rexrag.encoder.encode",
+        [box = box_, request = std::move(request), embeddings] { *embeddings = box->encoder->encode(request); },
+        [embeddings](Napi::Env env) -> Napi::Value { return to_float32_array(env, *embeddings); });
+    return worker->hold(box_, box_->busy).Start();
   }
 
   Napi::Value HiddenSize(const Napi::CallbackInfo& info) {

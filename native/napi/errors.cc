@@ -108,4 +108,20 @@ bool has_field(const Napi::Object& object, const char* key) {
   return object.Has(key) && !object.Get(key).IsUndefined();
 }
 
+bool Fields::boolean(const char* key) const {
+  Napi::Value value = object_.Get(key);
+  if (!value.IsBoolean()) {
+    throw Napi::TypeError::New(object_.Env(), owner_ + "." + key + " must be a boolean, got " + type_name(value));
+  }
+  return value.As<Napi::Boolean>().Value();
+}
+
+Fields Fields::object(const char* key) const {
+  Napi::Value value = object_.Get(key);
+  if (!value.IsObject() || value.IsArray()) {
+    throw Napi::TypeError::New(object_.Env(), owner_ + "." + key + " must be an object, got " + type_name(value));
+  }
+  return Fields(value.As<Napi::Object>(), owner_ + "." + key);
+}
+
 }  // namespace rexrag::napi

@@ -15,23 +15,18 @@ Qwen2Config read_config(const Napi::Object& options) {
   Napi::Value value = options.Get("config");
   if (!value.IsObject()) throw Napi::TypeError::New(options.Env(), "options.config must be an object, got " + type_name(value));
   Napi::Object object = value.As<Napi::Object>();
+  Fields fields(object, "config");
   Qwen2Config config;
-  config.vocab_size = integer_field(object, "vocab_size", "config");
-  config.hidden_size = integer_field(object, "hidden_size", "config");
-  config.intermediate_size = integer_field(object, "intermediate_size", "config");
-  config.num_hidden_layers = integer_field(object, "num_hidden_layers", "config");
-  config.num_attention_heads = integer_field(object, "num_attention_heads", "config");
-  config.num_key_value_heads = integer_field(object, "num_key_value_heads", "config");
-  if (has_field(object, "max_position_embeddings")) {
-    config.max_position_embeddings = integer_field(object, "max_position_embeddings", "config");
-  }
-  if (has_field(object, "rope_theta")) config.rope_theta = number_field(object, "rope_theta", "config");
-  if (has_field(object, "rms_norm_eps")) config.rms_norm_eps = number_field(object, "rms_norm_eps", "config");
-  if (has_field(object, "tie_word_embeddings")) {
-    Napi::Value tie = object.Get("tie_word_embeddings");
-    if (!tie.IsBoolean()) throw Napi::TypeError::New(object.Env(), "config.tie_word_embeddings must be a boolean");
-    config.tie_word_embeddings = tie.As<Napi::Boolean>().Value();
-  }
+  fields.read_into<Qwen2Config, int64_t>(
+      config, {{"vocab_size", &Qwen2Config::vocab_size}, {"hidden_size", &Qwen2Config::hidden_size},
+               {"intermediate_size", &Qwen2Config::intermediate_size}, {"num_hidden_layers", &Qwen2Config::num_hidden_layers},
+               {"num_attention_heads", &Qwen2Config::num_attention_heads},
+               {"num_key_value_heads", &Qwen2Config::num_key_value_heads}});
+  // Optional in HF's config.json: absent ones keep Qwen2Config's (HF's) defaults.
+  fields.read_into<Qwen2Config, int64_t>(config, {{"max_position_embeddings", &Qwen2Config::max_position_embeddings}}, true);
+  fields.read_into<Qwen2Config, double>(
+      config, {{"rope_theta", &Qwen2Config::rope_theta}, {"rms_norm_eps", &Qwen2Config::rms_norm_eps}}, true);
+  fields.read_into<Qwen2Config, bool>(config, {{"tie_word_embeddings", &Qwen2Config::tie_word_embeddings}}, true);
   return config;
 }
 
@@ -76,6 +71,22 @@ std::vector<WeightFile> read_weight_files_option(const Napi::Object& options) {
   return files;
 }
 
+Policy::ScoreRequest read_score_request(const Napi::Object& options) {
+  Fields fields(options, "options");
+  Policy::ScoreRequest request;
+  request.ids = int32_list(options.Get("ids"), "options.ids");
+  request.lengths = int64_list(options.Get("lengths"), "options.lengths");
+  request.chunk_size = fields.integer("chunkSize");
+  request.micro_batch_tokens = fields.integer("microBatchTokens");
+  request.with_entropy = fields.boolean("withEntropy");
+  request.temperature = fields.number("temperature");
+  if (has_field(options, "mask")) {
+    std::vector<int32_t> mask = int32_list(options.Get("mask"), "options.mask");
+    request.mask.assign(mask.begin(), mask.end());
+  }
+  return request;
+}
+
 namespace {
 
 class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
@@ -91,38 +102,27 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
                         InstanceMethod<&PolicyWrap::Dispose>("dispose")});
   }
 
-  explicit PolicyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PolicyWrap>(info) {
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      throw Napi::TypeError::New(info.Env(), "Qwen2Policy cannot be constructed directly; use load() or random()");
-    }
-    box_ = *info[0].As<Napi::External<std::shared_ptr<PolicyBox>>>().Data();
-  }
+  explicit PolicyWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<PolicyWrap>(info),
+        box_(unwrap_box<PolicyBox>(info, "Qwen2Policy cannot be constructed directly; use load() or random()")) {}
 
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Policy> policy) {
     auto box = std::make_shared<PolicyBox>();
     box->policy = std::move(policy);
-    auto holder = std::make_unique<std::shared_ptr<PolicyBox>>(box);
-    auto external = Napi::External<std::shared_ptr<PolicyBox>>::New(
-        env, holder.release(), [](Napi::Env, std::shared_ptr<PolicyBox>* data) { delete data; });
-    return addon_data(env).policy_constructor.New({external});
+    return wrap_box(env, addon_data(env).policy_constructor, box);
   }
 
   std::shared_ptr<PolicyBox> box() const { return box_; }
 
  private:
-  class CreateWorker : public PromiseWorker {
-   public:
-    CreateWorker(Napi::Env env, std::function<std::shared_ptr<Policy>()> create)
-        : PromiseWorker(env, "rexrag.policy.create"), create_(std::move(create)) {}
-
-   protected:
-    void Run() override { policy_ = create_(); }
-    Napi::Value Result(Napi::Env env) override { return Wrap(env, policy_); }
-
-   private:
-    std::function<std::shared_ptr<Policy>()> create_;
-    std::shared_ptr<Policy> policy_;
-  };
+  /// Creates a policy on the pool thread and resolves with its JS handle.
+  static Napi::Value Create(Napi::Env env, std::function<std::shared_ptr<Policy>()> create) {
+    auto policy = std::make_shared<std::shared_ptr<Policy>>();
+    return (new CallWorker(
+                env, "rexrag.policy.create", [create, policy] { *policy = create(); },
+                [policy](Napi::Env e) -> Napi::Value { return Wrap(e, *policy); }))
+        ->Start();
+  }
 
   static Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Object options = object_arg(info, 0, "options");
@@ -130,7 +130,7 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
     std::vector<WeightFile> files = read_weight_files_option(options);
     PolicyOptions policy_options = read_policy_options(options);
     auto create = [config, files, policy_options]() { return Policy::load(config, files, policy_options); };
-    return (new CreateWorker(info.Env(), create))->Start();
+    return Create(info.Env(), create);
   }
 
   static Napi::Value Random(const Napi::CallbackInfo& info) {
@@ -139,73 +139,31 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
     auto seed = static_cast<uint64_t>(has_field(options, "seed") ? integer_field(options, "seed", "options") : 0);
     PolicyOptions policy_options = read_policy_options(options);
     auto create = [config, seed, policy_options]() { return Policy::random(config, seed, policy_options); };
-    return (new CreateWorker(info.Env(), create))->Start();
+    return Create(info.Env(), create);
   }
-
-  class ScoreWorker : public PromiseWorker {
-   public:
-    ScoreWorker(Napi::Env env, std::shared_ptr<PolicyBox> box, Policy::ScoreRequest request)
-        : PromiseWorker(env, "rexrag.policy.score"), box_(std::move(box)), request_(std::move(request)) {
-      box_->busy = true;
-    }
-    ~ScoreWorker() override { box_->busy = false; }
-
-   protected:
-    void Run() override { result_ = box_->policy->score(request_); }
-    Napi::Value Result(Napi::Env env) override {
-      Napi::Object out = Napi::Object::New(env);
-      out.Set("logps", to_float32_array(env, result_.logps));
-      if (request_.with_entropy) out.Set("entropies", to_float32_array(env, result_.entropies));
-      return out;
-    }
-
-   private:
-    std::shared_ptr<PolicyBox> box_;
-    Policy::ScoreRequest request_;
-    Policy::ScoreResult result_;
-  };
 
   Napi::Value Score(const Napi::CallbackInfo& info) {
     check_usable(info.Env(), !box_->policy, box_->busy, "Qwen2Policy");
-    Napi::Object options = object_arg(info, 0, "options");
-    Policy::ScoreRequest request;
-    request.ids = int32_list(options.Get("ids"), "options.ids");
-    request.lengths = int64_list(options.Get("lengths"), "options.lengths");
-    if (has_field(options, "chunkSize")) request.chunk_size = integer_field(options, "chunkSize", "options");
-    if (has_field(options, "microBatchTokens")) {
-      request.micro_batch_tokens = integer_field(options, "microBatchTokens", "options");
-    }
-    if (has_field(options, "withEntropy")) request.with_entropy = options.Get("withEntropy").ToBoolean().Value();
-    if (has_field(options, "mask")) {
-      std::vector<int32_t> mask = int32_list(options.Get("mask"), "options.mask");
-      request.mask.assign(mask.begin(), mask.end());
-    }
-    return (new ScoreWorker(info.Env(), box_, std::move(request)))->Start();
+    auto request = std::make_shared<const Policy::ScoreRequest>(read_score_request(object_arg(info, 0, "options")));
+    auto result = std::make_shared<Policy::ScoreResult>();
+    auto worker = new CallWorker(
+        info.Env(), "rexrag.policy.score", [box = box_, request, result] { *result = box->policy->score(*request); },
+        [request, result](Napi::Env env) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("logps", to_float32_array(env, result->logps));
+          if (request->with_entropy) out.Set("entropies", to_float32_array(env, result->entropies));
+          return out;
+        });
+    return worker->hold(box_, box_->busy).Start();
   }
-
-  class SaveWorker : public PromiseWorker {
-   public:
-    SaveWorker(Napi::Env env, std::shared_ptr<PolicyBox> box, std::string path, std::string dtype)
-        : PromiseWorker(env, "rexrag.policy.save"), box_(std::move(box)), path_(std::move(path)),
-          dtype_(std::move(dtype)) {
-      box_->busy = true;
-    }
-    ~SaveWorker() override { box_->busy = false; }
-
-   protected:
-    void Run() override { box_->policy->save(path_, dtype_); }
-    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
-
-   private:
-    std::shared_ptr<PolicyBox> box_;
-    std::string path_, dtype_;
-  };
 
   Napi::Value Save(const Napi::CallbackInfo& info) {
     check_usable(info.Env(), !box_->policy, box_->busy, "Qwen2Policy");
     if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "path must be a string, got " + type_name(info[0]));
     std::string dtype = info[1].IsUndefined() ? "float32" : info[1].As<Napi::String>().Utf8Value();
-    return (new SaveWorker(info.Env(), box_, info[0].As<Napi::String>().Utf8Value(), dtype))->Start();
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    auto worker = new CallWorker(info.Env(), "rexrag.policy.save", [box = box_, path, dtype] { box->policy->save(path, dtype); });
+    return worker->hold(box_, box_->busy).Start();
   }
 
   Napi::Value Parameters(const Napi::CallbackInfo& info) {

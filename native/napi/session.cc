@@ -32,6 +32,22 @@ SamplingParams read_sampling(const Napi::Object& options) {
   return params;
 }
 
+Napi::Array generated_rows(Napi::Env env, const std::vector<GeneratedRow>& rows) {
+  Napi::Array out = Napi::Array::New(env, rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const GeneratedRow& row = rows[i];
+    Napi::Object item = Napi::Object::New(env);
+    item.Set("rowId", static_cast<double>(row.row));
+    item.Set("tokens", to_int32_array(env, row.tokens));
+    item.Set("logprobs", to_float32_array(env, row.logprobs));
+    item.Set("modelLogprobs", to_float32_array(env, row.model_logprobs));
+    item.Set("stopReason", stop_reason_name(row.stop_reason));
+    if (row.stop_reason == StopReason::Stop) item.Set("stopString", row.stop_string);
+    out.Set(static_cast<uint32_t>(i), item);
+  }
+  return out;
+}
+
 int64_t row_arg(const Napi::CallbackInfo& info, size_t index) {
   if (!info[index].IsNumber()) {
     throw Napi::TypeError::New(info.Env(), "rowId must be a number, got " + type_name(info[index]));
@@ -51,12 +67,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                         InstanceMethod<&SessionWrap::Dispose>("dispose")});
   }
 
-  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      throw Napi::TypeError::New(info.Env(), "GenerationSession cannot be constructed directly; use createSession()");
-    }
-    box_ = *info[0].As<Napi::External<std::shared_ptr<SessionBox>>>().Data();
-  }
+  explicit SessionWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<SessionWrap>(info),
+        box_(unwrap_box<SessionBox>(info, "GenerationSession cannot be constructed directly; use createSession()")) {}
 
  private:
   void check(Napi::Env env) { check_usable(env, !box_->session, box_->busy, "GenerationSession"); }
@@ -118,47 +131,20 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return Napi::Number::New(info.Env(), static_cast<double>(box_->session->row_count()));
   }
 
-  class GenerateWorker : public PromiseWorker {
-   public:
-    GenerateWorker(Napi::Env env, std::shared_ptr<SessionBox> box, std::vector<int64_t> rows, SamplingParams params)
-        : PromiseWorker(env, "rexrag.session.generate"), box_(std::move(box)), rows_(std::move(rows)),
-          params_(std::move(params)) {
-      box_->busy = true;
-    }
-    ~GenerateWorker() override { box_->busy = false; }
-
-   protected:
-    void Run() override { results_ = box_->session->generate(rows_, params_); }
-    Napi::Value Result(Napi::Env env) override {
-      Napi::Array out = Napi::Array::New(env, results_.size());
-      for (size_t i = 0; i < results_.size(); ++i) {
-        const GeneratedRow& row = results_[i];
-        Napi::Object item = Napi::Object::New(env);
-        item.Set("rowId", static_cast<double>(row.row));
-        item.Set("tokens", to_int32_array(env, row.tokens));
-        item.Set("logprobs", to_float32_array(env, row.logprobs));
-        item.Set("modelLogprobs", to_float32_array(env, row.model_logprobs));
-        item.Set("stopReason", stop_reason_name(row.stop_reason));
-        if (row.stop_reason == StopReason::Stop) item.Set("stopString", row.stop_string);
-        out.Set(static_cast<uint32_t>(i), item);
-      }
-      return out;
-    }
-
-   private:
-    std::shared_ptr<SessionBox> box_;
-    std::vector<int64_t> rows_;
-    SamplingParams params_;
-    std::vector<GeneratedRow> results_;
-  };
-
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     check(env);
     std::vector<int64_t> rows = int64_list(info[0], "rowIds");
     Napi::Object options = object_arg(info, 1, "options");
     SamplingParams params = read_sampling(options);
-    return (new GenerateWorker(env, box_, std::move(rows), std::move(params)))->Start();
+    auto results = std::make_shared<std::vector<GeneratedRow>>();
+    auto worker = new CallWorker(
+        env, "rexrag.session.generate",
+        [box = box_, rows = std::move(rows), params = std::move(params), results] {
+          *results = box->session->generate(rows, params);
+        },
+        [results](Napi::Env e) -> Napi::Value { return generated_rows(e, *results); });
+    return worker->hold(box_, box_->busy).Start();
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -175,10 +161,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 Napi::Object new_session_object(Napi::Env env, const std::shared_ptr<PolicyBox>& policy) {
   auto box = std::make_shared<SessionBox>();
   box->session = std::make_shared<GenerationSession>(policy->policy, policy->token_bytes);
-  auto holder = std::make_unique<std::shared_ptr<SessionBox>>(box);
-  auto external = Napi::External<std::shared_ptr<SessionBox>>::New(
-      env, holder.release(), [](Napi::Env, std::shared_ptr<SessionBox>* data) { delete data; });
-  return addon_data(env).session_constructor.New({external});
+  return wrap_box(env, addon_data(env).session_constructor, box);
 }
 
 void register_session(Napi::Env env, Napi::Object exports) {

@@ -5,6 +5,11 @@
 
 #include <napi.h>
 
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
 #include "core/runtime.h"
 #include "napi/errors.h"
 
@@ -50,6 +55,34 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   ErrorInfo error_;
+};
+
+/// A PromiseWorker made of two functions: `run` on the pool thread, `result` back on the main thread (absent:
+/// the Promise resolves to undefined). `hold` marks a handle busy until the worker is destroyed, and keeps the
+/// box that owns the flag alive as long.
+class CallWorker : public PromiseWorker {
+ public:
+  CallWorker(Napi::Env env, const char* name, std::function<void()> run,
+             std::function<Napi::Value(Napi::Env)> result = nullptr)
+      : PromiseWorker(env, name), run_(std::move(run)), result_(std::move(result)) {}
+  ~CallWorker() override {
+    for (auto& [owner, busy] : holds_) *busy = false;
+  }
+
+  CallWorker& hold(std::shared_ptr<void> owner, bool& busy) {
+    busy = true;
+    holds_.emplace_back(std::move(owner), &busy);
+    return *this;
+  }
+
+ protected:
+  void Run() override { run_(); }
+  Napi::Value Result(Napi::Env env) override { return result_ ? result_(env) : env.Undefined(); }
+
+ private:
+  std::function<void()> run_;
+  std::function<Napi::Value(Napi::Env)> result_;
+  std::vector<std::pair<std::shared_ptr<void>, bool*>> holds_;
 };
 
 }  // namespace rexrag::napi

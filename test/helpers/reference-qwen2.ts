@@ -1,16 +1,12 @@
 // A slow, obvious Qwen2 forward pass in plain TypeScript (float64 loops), written from HF's modeling_qwen2
 // semantics, to check the libtorch model independently. One sequence at a time, no batching, no cache.
 
-export interface ReferenceConfig {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
+import type { Qwen2WeightShapes } from '../../lib/model/qwen2-weights.js';
+
+/** The shape-deciding hyper-parameters (config.json names), all of them given. */
+export interface ReferenceConfig extends Required<Qwen2WeightShapes> {
   rope_theta: number;
   rms_norm_eps: number;
-  tie_word_embeddings: boolean;
 }
 
 type Weights = (name: string) => Float32Array;

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 
 import { Policy } from '../../lib/model/policy.js';
 import type { NativeQwen2Config } from '../../lib/native-types.js';
@@ -36,6 +36,14 @@ async function makeBatches(count: number): Promise<TrajectoryBatch[]> {
   }
   source.dispose();
   return batches;
+}
+
+/** A fresh checkpoint root (removed after the test), a random policy and its trainer. */
+async function freshRun(t: ExecutionContext, seed: number) {
+  const root = mkdtempSync(join(tmpdir(), 'rexrag-ckpt-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const policy = await Policy.random(config, { seed });
+  return { root, policy, trainer: await GrpoTrainer.create(policy, trainerOptions) };
 }
 
 function parameters(policy: Policy): Float32Array[] {
@@ -73,10 +81,7 @@ test('N steps + checkpoint + resume + M steps gives the same parameters as N+M s
 });
 
 test('a failed save keeps the previous checkpoint as the latest and leaves no partial folder', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'rexrag-ckpt-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const policy = await Policy.random(config, { seed: 2 });
-  const trainer = await GrpoTrainer.create(policy, trainerOptions);
+  const { root, policy, trainer } = await freshRun(t, 2);
   const good = await saveCheckpoint(root, { policy, trainer, step: 1 });
   trainer.dispose();  // the next save cannot read the optimizer state
   await t.throwsAsync(saveCheckpoint(root, { policy, trainer, step: 2 }), { message: /disposed/ });
@@ -86,10 +91,7 @@ test('a failed save keeps the previous checkpoint as the latest and leaves no pa
 });
 
 test('a damaged checkpoint is refused with an error naming the damaged file', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'rexrag-ckpt-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const policy = await Policy.random(config, { seed: 3 });
-  const trainer = await GrpoTrainer.create(policy, trainerOptions);
+  const { root, policy, trainer } = await freshRun(t, 3);
   const dir = await saveCheckpoint(root, { policy, trainer, step: 4 });
   await t.notThrowsAsync(validateCheckpoint(dir));
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));

@@ -2,9 +2,12 @@
 // accumulation over micro-batches equals one big batch; non-finite inputs skip the update; bad input is named.
 import test from 'ava';
 
+import { lossConfigSchema, optimizerConfigSchema, stepConfigSchema } from '../../lib/config/train-config.js';
 import { Policy } from '../../lib/model/policy.js';
-import type { NativeQwen2Config } from '../../lib/native-types.js';
-import { GrpoTrainer, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
+import { native } from '../../lib/native.js';
+import { mulberry32 } from '../../lib/util/random.js';
+import { STEP_METRIC_NAMES, TOKEN_KINDS, TOKEN_KIND_METRICS, type NativeQwen2Config } from '../../lib/native-types.js';
+import { GrpoTrainer, loggedTrainMetrics, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
 
 const config: NativeQwen2Config = {
   vocab_size: 64,
@@ -53,11 +56,11 @@ test('a few GRPO steps with a fixed reward raise the rewarded tokens\' probabili
   const initial = new Map(policy.parameters().map((p) => [p.name, policy.parameterValues(p.name)]));
   for (let step = 0; step < 6; step++) {
     const metrics = await trainer.step(await rolloutBatch(policy, 100 + step), { miniBatches: 2 });
-    t.true(Number.isFinite(metrics.loss), `step ${step}: loss ${metrics.loss}`);
-    t.is(metrics.updates, 2);
-    t.is(metrics.skippedUpdates, 0);
-    t.true(metrics.gradNorm > 0);
-    t.true(metrics.kl >= 0, 'k3 is non-negative');
+    t.true(Number.isFinite(metrics['train/loss']), `step ${step}: loss ${metrics['train/loss']}`);
+    t.is(metrics['train/updates'], 2);
+    t.is(metrics['train/skipped_updates'], 0);
+    t.true(metrics['train/grad_norm'] > 0);
+    t.true(metrics['train/kl'] >= 0, 'k3 is non-negative');
   }
   const after = await rewardedMass(policy);
   t.log(`rewarded-token mass after the prompt: ${before.toFixed(4)} -> ${after.toFixed(4)}`);
@@ -71,6 +74,19 @@ test('a few GRPO steps with a fixed reward raise the rewarded tokens\' probabili
   policy.dispose();
 });
 
+test('the step reports exactly the metric table, slash-named, in its order', async (t) => {
+  const policy = await Policy.random(config, { seed: 11 });
+  const trainer = await GrpoTrainer.create(policy);
+  const metrics = await trainer.step(await rolloutBatch(policy, 5, 4, 4));
+  t.deepEqual(Object.keys(metrics), [...STEP_METRIC_NAMES]);
+  t.deepEqual(native().stepMetricNames, [...STEP_METRIC_NAMES]);
+  t.is(metrics['train/tokens'], 16);
+  t.is(metrics['train/micro_batches'], 1);
+  t.false('train/updates' in loggedTrainMetrics(metrics));
+  trainer.dispose();
+  policy.dispose();
+});
+
 test('gradient accumulation over micro-batches gives the same update as one big batch', async (t) => {
   const batchPolicy = await Policy.random(config, { seed: 2 });
   const batch = await rolloutBatch(batchPolicy, 7, 6, 5);
@@ -79,7 +95,7 @@ test('gradient accumulation over micro-batches gives the same update as one big 
     const policy = await Policy.random(config, { seed: 2 });
     const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 }, loss: { aggregation: 'seq-mean-token-mean' } });
     const metrics = await trainer.step(batch, { microBatchTokens });
-    t.true(metrics.microBatches >= (microBatchTokens === 9 ? 6 : 1));
+    t.true(metrics['train/micro_batches'] >= (microBatchTokens === 9 ? 6 : 1));
     results.push(policy.parameters().map((p) => policy.parameterValues(p.name)));
     trainer.dispose();
     policy.dispose();
@@ -99,11 +115,11 @@ test('a non-finite loss skips the update, counts it, and leaves the weights unch
   const poisoned = { ...batch, advantages: batch.advantages.map((a, i) => (i === 0 ? Number.MAX_VALUE : a)) };
   poisoned.behaviourLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v, j) => (j === 5 ? -1e30 : v)));
   const metrics = await trainer.step(poisoned);
-  t.is(metrics.skippedUpdates, 1);
-  t.is(metrics.updates, 0);
+  t.is(metrics['train/skipped_updates'], 1);
+  t.is(metrics['train/updates'], 0);
   t.deepEqual(policy.parameterValues('model.layers.0.mlp.up_proj.weight'), before);
   const next = await trainer.step(batch);
-  t.is(next.updates, 1, 'training goes on after a skipped update');
+  t.is(next['train/updates'], 1, 'training goes on after a skipped update');
   trainer.dispose();
   policy.dispose();
 });
@@ -117,12 +133,118 @@ test('bad batches are refused with errors naming the problem', async (t) => {
   await t.throwsAsync(trainer.step({ ...good, behaviourLogps: [[0, -1]] }), { instanceOf: RangeError, message: /behaviourLogps\[0\] has 2 values/ });
   await t.throwsAsync(trainer.step({ ...good, ids: [[1, 2, 64]] }), { instanceOf: RangeError, message: /ids\[0\]\[2\]/ });
   await t.throwsAsync(trainer.step({ ...good, advantages: [] }), { instanceOf: RangeError, message: /advantages has 0 rows/ });
-  await t.throwsAsync(GrpoTrainer.create(policy, { loss: { klType: 'k9' as never } }), { message: /klType must be/ });
-  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { schedule: 'cosine', totalSteps: 0 } }), { message: /totalSteps/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { loss: { klType: 'k9' as never } }), { message: /loss\.klType/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { schedule: 'cosine', totalSteps: 0 } }), { message: /optimizer\.totalSteps/ });
+  await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { lr: -1 } }), { message: /optimizer\.lr/ });
+  await t.throwsAsync(trainer.step(good, { miniBatches: 0 }), { message: /miniBatches/ });
   const withKl = await GrpoTrainer.create(policy, { reference: 'none' });
   await t.throwsAsync(withKl.step(good), { message: /refLogps were not given/ });
   trainer.dispose();
   withKl.dispose();
+  policy.dispose();
+});
+
+test('the native trainer reads every option as required: a missing or mistyped field is a TypeError naming it', async (t) => {
+  const policy = await Policy.random(config, { seed: 4 });
+  const loss = lossConfigSchema.parse({});
+  const optimizer = optimizerConfigSchema.parse({});
+  const create = (options: object) => new (native().Trainer)(policy.nativeHandle(), options as never);
+  const { klCoef: _, ...withoutKlCoef } = loss;
+  t.throws(() => create({ loss: withoutKlCoef, optimizer, keepReference: false }), { instanceOf: TypeError, message: 'options.loss.klCoef must be a number, got undefined' });
+  t.throws(() => create({ loss: { ...loss, klType: 'k9' }, optimizer, keepReference: false }), { instanceOf: TypeError, message: 'options.loss.klType must be one of none, k1, k2, k3, got "k9"' });
+  t.throws(() => create({ loss, optimizer: { ...optimizer, warmupSteps: '3' }, keepReference: false }), { instanceOf: TypeError, message: 'options.optimizer.warmupSteps must be a number, got string' });
+  t.throws(() => create({ loss, optimizer }), { instanceOf: TypeError, message: 'options.keepReference must be a boolean, got undefined' });
+  const trainer = create({ loss: { ...loss, klType: 'none' }, optimizer, keepReference: false });
+  const batch = { ids: Int32Array.from([1, 2, 3]), lengths: Int32Array.from([3]), lossMask: Float32Array.from([0, 1, 1]), advantages: Float32Array.from([1, 1, 1]) };
+  const { shuffle: __, ...withoutShuffle } = stepConfigSchema.parse({});
+  t.throws(() => trainer.step(batch, withoutShuffle as never), { instanceOf: TypeError, message: 'options.shuffle must be a boolean, got undefined' });
+  t.true(Number.isFinite((await trainer.step(batch, stepConfigSchema.parse({})))['train/loss']));
+  trainer.dispose();
+  policy.dispose();
+});
+
+test('sampling temperature: generation log-probs equal scoring at that temperature, and a step at it starts from ratio 1', async (t) => {
+  const policy = await Policy.random(config, { seed: 12 });
+  const temperature = 0.7;
+  const session = policy.createSession();
+  const rows = Array.from({ length: 4 }, () => session.addRow(prompt));
+  const generated = await session.generate(rows, { temperature, topP: 1, topK: 0, seed: 21, maxNewTokens: 8, stopStrings: [], eosTokenIds: [] });
+  session.dispose();
+  const ids = generated.map((g) => [...prompt, ...g.tokens]);
+  const largestDiff = (logps: Float32Array[]) =>
+    Math.max(...generated.flatMap((g, i) => g.logprobs.map((lp, j) => Math.abs(lp - logps[i]![prompt.length + j]!))));
+  const tempered = (await policy.score(ids, { temperature })).logps;
+  t.true(largestDiff(tempered) < 2e-4, `generation vs scoring at T = ${temperature}: ${largestDiff(tempered)}`);
+  t.true(largestDiff((await policy.score(ids)).logps) > 1e-2, 'untempered scoring differs (the test can tell)');
+  const trainer = await GrpoTrainer.create(policy, { loss: { temperature }, optimizer: { lr: 1e-3 } });
+  const lossMask = ids.map((row) => row.map((_, t) => (t >= prompt.length ? 1 : 0)));
+  const tokenKinds = ids.map((row) => new Uint8Array(row.length));  // all original: train/original/ratio_min
+  const metrics = await trainer.step({ ids, lossMask, behaviourLogps: tempered, advantages: [1, -1, 0.5, -0.5], tokenKinds });
+  t.is(metrics['train/updates'], 1);
+  t.true(Math.abs(metrics['train/original/ratio_min']! - 1) < 1e-5, `ratio min ${metrics['train/original/ratio_min']}`);
+  t.true(Math.abs(metrics['train/ratio_mean'] - 1) < 1e-5, `ratio mean ${metrics['train/ratio_mean']}`);
+  t.true(Math.abs(metrics['train/ratio_max'] - 1) < 1e-5, `ratio max ${metrics['train/ratio_max']}`);
+  trainer.dispose();
+  policy.dispose();
+});
+
+test('per-token-kind diagnostics from inside the step equal a plain computation over the same tokens', async (t) => {
+  const policy = await Policy.random(config, { seed: 13 });
+  const batch = await rolloutBatch(policy, 17, 8, 6);
+  const rand = mulberry32(5);
+  // Behaviour and reference log-probs moved off the current ones, so ratios straddle the clip range and k3 > 0.
+  const behaviourLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v) => Math.fround(v + (rand() - 0.5) * 0.9)));
+  const refLogps = batch.behaviourLogps!.map((row) => Array.from(row, (v) => Math.fround(v + (rand() - 0.5) * 0.6)));
+  const tokenKinds = batch.ids.map((row) => Int8Array.from(row, (_, t) => (t < prompt.length ? 0 : Math.floor(rand() * 4))));
+  const lossMask = batch.lossMask.map((row) => Array.from(row));
+  lossMask[0]![lossMask[0]!.length - 1] = 0;  // a probe token outside the loss mask: ignored
+  tokenKinds[0]![tokenKinds[0]!.length - 1] = 3;
+  const advantages = batch.advantages.map((a) => Math.fround(a as number));
+  const current = (await policy.score(batch.ids)).logps;  // π_θ before the step's only update
+  const loss = { clipLow: 0.2, clipHigh: 0.28, klType: 'k3' as const, klCoef: 0.01 };
+  const trainer = await GrpoTrainer.create(policy, { loss, optimizer: { lr: 1e-3 } });
+  const metrics = await trainer.step({ ...batch, lossMask, behaviourLogps, refLogps, advantages, tokenKinds });
+  t.deepEqual(native().tokenKindNames, [...TOKEN_KINDS]);
+  t.deepEqual(native().tokenKindMetricNames, [...TOKEN_KIND_METRICS]);
+  const clipped = { high: 0, low: 0 };
+  for (const [k, kind] of TOKEN_KINDS.entries()) {
+    const tokens: { r: number; logR: number; a: number; k3: number }[] = [];
+    batch.ids.forEach((row, i) => Array.from(row).forEach((_, j) => {
+      if (lossMask[i]![j] !== 1 || tokenKinds[i]![j] !== k) return;
+      const logR = current[i]![j]! - behaviourLogps[i]![j]!;
+      const d = Math.min(20, Math.max(-20, refLogps[i]![j]! - current[i]![j]!));
+      tokens.push({ r: Math.exp(logR), logR, a: advantages[i]!, k3: Math.min(10, Math.max(-10, Math.exp(d) - d - 1)) });
+    }));
+    const mean = (f: (x: (typeof tokens)[number]) => number) => tokens.reduce((s, x) => s + f(x), 0) / tokens.length;
+    const expected: Record<string, number> = {
+      tokens: tokens.length,
+      ratio_mean: mean((x) => x.r),
+      ratio_max: Math.max(...tokens.map((x) => x.r)),
+      ratio_min: Math.min(...tokens.map((x) => x.r)),
+      clip_frac_high: mean((x) => (x.a > 0 && x.r > 1 + loss.clipHigh ? 1 : 0)),
+      clip_frac_low: mean((x) => (x.a < 0 && x.r < 1 - loss.clipLow ? 1 : 0)),
+      approx_kl: mean((x) => -x.logR),
+      kl_k3: mean((x) => x.k3),
+      advantage_mean: mean((x) => x.a),
+    };
+    t.true(tokens.length > 3, `${kind}: ${tokens.length} tokens`);
+    for (const name of TOKEN_KIND_METRICS) {
+      const actual = metrics[`train/${kind}/${name}`]!;
+      t.true(Math.abs(actual - expected[name]!) <= 1e-4 * Math.max(1, Math.abs(expected[name]!)), `${kind}/${name}: ${actual} vs ${expected[name]}`);
+    }
+    clipped.high += expected.clip_frac_high! * tokens.length;
+    clipped.low += expected.clip_frac_low! * tokens.length;
+  }
+  t.true(clipped.high > 0 && clipped.low > 0, 'both clip branches are exercised');
+  t.is(TOKEN_KINDS.reduce((s, kind) => s + metrics[`train/${kind}/tokens`]!, 0), metrics['train/tokens']);
+  const twin = await Policy.random(config, { seed: 13 });
+  const without = await GrpoTrainer.create(twin, { loss, optimizer: { lr: 1e-3 } });
+  const plain = await without.step({ ...batch, lossMask, behaviourLogps, refLogps, advantages });
+  t.false(Object.keys(plain).some((key) => key.split('/').length > 2), 'no per-kind keys without tokenKinds');
+  t.is(plain['train/ratio_mean'], metrics['train/ratio_mean']);
+  without.dispose();
+  twin.dispose();
+  trainer.dispose();
   policy.dispose();
 });
 
@@ -169,8 +291,8 @@ test('without behaviour log-probs the step is on-policy: the same update as pass
     const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 } });
     const current = (await policy.score(batch.ids)).logps;
     const metrics = await trainer.step(onPolicy ? { ...batch, behaviourLogps: undefined } : { ...batch, behaviourLogps: current });
-    t.true(Math.abs(metrics.ratioMean - 1) < 1e-5, `ratio mean ${metrics.ratioMean}`);
-    t.true(metrics.nll > 0);
+    t.true(Math.abs(metrics['train/ratio_mean'] - 1) < 1e-5, `ratio mean ${metrics['train/ratio_mean']}`);
+    t.true(metrics['train/nll'] > 0);
     params.push(policy.parameters().map((p) => policy.parameterValues(p.name)));
     trainer.dispose();
     policy.dispose();

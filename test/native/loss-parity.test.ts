@@ -1,10 +1,11 @@
 // The native policy loss, its backward pass and the AdamW update against the plain float64 TypeScript
-// reference (lib/algo/reference-loss.ts) on random inputs: every KL estimator and aggregation, dual clip,
+// reference (test/helpers/reference-loss.ts) on random inputs: every KL estimator and aggregation, dual clip,
 // entropy bonus, masked rows, all-zero advantages and extreme ratios.
 import test from 'ava';
 
 import { mulberry32 } from '../../lib/util/random.js';
-import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../../lib/algo/reference-loss.js';
+import { referenceAdamWStep, referencePolicyLoss, type KlType, type LossAggregation } from '../helpers/reference-loss.js';
+import { lossConfigSchema, optimizerConfigSchema } from '../../lib/config/train-config.js';
 import { native } from '../../lib/native.js';
 
 function makeBatch(seed: number) {
@@ -43,26 +44,26 @@ for (const klType of ['none', 'k1', 'k2', 'k3'] as KlType[]) {
         };
         const options = { klType, aggregation, klCoef: 0.05, entropyCoef, clipLow: 0.2, clipHigh: 0.28, ...(dualClip ? { dualClip } : {}) };
         const expected = referencePolicyLoss(inputs, options);
-        const actual = native().checkPolicyLoss({
+        const actual = native().checks.policyLoss({
           logps: flat(inputs.logps), behaviourLogps: flat(inputs.behaviourLogps), refLogps: flat(inputs.refLogps),
           lossMask: flat(inputs.lossMask), entropies: flat(inputs.entropies), advantages: flat(inputs.advantages),
           lengths: Int32Array.from(batch.lengths),
-        }, options);
+        }, lossConfigSchema.parse(options));
         const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
-        t.true(relative(actual.loss, expected.loss) < 1e-5, `seed ${seed}: loss ${actual.loss} vs ${expected.loss}`);
+        t.true(relative(actual['train/loss'], expected.loss) < 1e-5, `seed ${seed}: loss ${actual['train/loss']} vs ${expected.loss}`);
         const gradScale = Math.max(1, ...expected.gradLogps.flat().map(Math.abs));
         let gradDiff = 0;
         expected.gradLogps.flat().forEach((g, i) => (gradDiff = Math.max(gradDiff, Math.abs(actual.gradLogps[i]! - g) / gradScale)));
         expected.gradEntropies.flat().forEach((g, i) => (gradDiff = Math.max(gradDiff, Math.abs(actual.gradEntropies[i]! - g))));
         t.true(gradDiff < 1e-5, `seed ${seed}: largest gradient difference ${gradDiff}`);
-        t.true(Number.isFinite(actual.loss));
+        t.true(Number.isFinite(actual['train/loss']));
         const m = expected.metrics;
-        t.true(Math.abs(actual.clipFracHigh - m.clipFracHigh) < 1e-9 && Math.abs(actual.clipFracLow - m.clipFracLow) < 1e-9, 'clip fractions');
-        t.true(relative(actual.approxKl, m.approxKl) < 1e-5, 'approx KL');
-        t.true(relative(actual.kl, m.klMean) < 1e-5, 'KL to reference');
-        t.true(relative(actual.ratioMax, m.ratioMax) < 1e-5, 'max ratio');
-        t.true(relative(actual.entropy, m.entropyMean) < 1e-5, 'entropy');
-        t.is(actual.tokens, m.tokens);
+        t.true(Math.abs(actual['train/clip_frac_high'] - m.clipFracHigh) < 1e-9 && Math.abs(actual['train/clip_frac_low'] - m.clipFracLow) < 1e-9, 'clip fractions');
+        t.true(relative(actual['train/approx_kl'], m.approxKl) < 1e-5, 'approx KL');
+        t.true(relative(actual['train/kl'], m.klMean) < 1e-5, 'KL to reference');
+        t.true(relative(actual['train/ratio_max'], m.ratioMax) < 1e-5, 'max ratio');
+        t.true(relative(actual['train/entropy'], m.entropyMean) < 1e-5, 'entropy');
+        t.is(actual['train/tokens'], m.tokens);
       }
     });
   }
@@ -71,8 +72,8 @@ for (const klType of ['none', 'k1', 'k2', 'k3'] as KlType[]) {
 test('a batch with no loss tokens gives loss 0 and zero gradients, not NaN', (t) => {
   const lengths = Int32Array.from([3, 2]);
   const zeros = new Float32Array(5);
-  const result = native().checkPolicyLoss({ logps: zeros, behaviourLogps: zeros, refLogps: zeros, lossMask: zeros, advantages: zeros, lengths });
-  t.is(result.loss, 0);
+  const result = native().checks.policyLoss({ logps: zeros, behaviourLogps: zeros, refLogps: zeros, lossMask: zeros, advantages: zeros, lengths }, lossConfigSchema.parse({}));
+  t.is(result['train/loss'], 0);
   t.true(result.gradLogps.every((g) => g === 0));
 });
 
@@ -86,7 +87,7 @@ test('the native AdamW update equals torch.optim.AdamW semantics (reference) ove
   const options = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
   for (let step = 1; step <= 5; step++) {
     const grads = Float32Array.from({ length: n }, () => (rand() - 0.5) * 3);
-    const out = native().adamwUpdate({ params, grads, expAvg, expAvgSq, step, ...options });
+    const out = native().checks.adamwUpdate({ params, grads, expAvg, expAvgSq, step, ...optimizerConfigSchema.parse(options) });
     ({ params, expAvg, expAvgSq } = out);
     const next = referenceAdamWStep(reference.params, [Array.from(grads)], reference.state, options);
     reference = { params: next.params, state: next.state };
@@ -98,9 +99,11 @@ test('the native AdamW update equals torch.optim.AdamW semantics (reference) ove
 
 test('the chunked LM-head log-prob kernel and its recomputing backward equal plain autograd', (t) => {
   // maxLogits small enough that the vocabulary is cut into many slices (online log-sum-exp across them).
-  for (const [chunk, entropyWeight, maxLogits] of [[7, 0, 1 << 24], [64, 0.3, 37 * 50], [1, -1, 40], [16, 0.5, 16 * 17]] as const) {
-    const d = native().checkTokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk, maxLogits });
-    t.true(d.logp < 1e-5 && d.entropy < 1e-4, `chunk ${chunk}: logp ${d.logp}, entropy ${d.entropy}`);
-    t.true(d.gradHidden < 1e-4 && d.gradWeight < 1e-4, `chunk ${chunk}, entropy weight ${entropyWeight}: grad hidden ${d.gradHidden}, grad weight ${d.gradWeight}`);
+  // A temperature divides the logits on both sides (forward and the recomputing backward).
+  const cases = [[7, 0, 1 << 24, 1], [64, 0.3, 37 * 50, 1], [1, -1, 40, 1], [16, 0.5, 16 * 17, 1], [16, 0.5, 16 * 17, 0.7], [5, -1, 40, 1.6]] as const;
+  for (const [chunk, entropyWeight, maxLogits, temperature] of cases) {
+    const d = native().checks.tokenLogprobs({ rows: 37, hidden: 16, vocab: 301, chunk, entropyWeight, seed: chunk, maxLogits, temperature });
+    t.true(d.logp < 1e-5 && d.entropy < 1e-4, `chunk ${chunk}, T ${temperature}: logp ${d.logp}, entropy ${d.entropy}`);
+    t.true(d.gradHidden < 1e-4 && d.gradWeight < 1e-4, `chunk ${chunk}, entropy weight ${entropyWeight}, T ${temperature}: grad hidden ${d.gradHidden}, grad weight ${d.gradWeight}`);
   }
 });

@@ -42,6 +42,8 @@ for (const algorithm of ['grpo', 'rex-rag'] as const) {
     t.is(lines.filter((l) => 'train/loss' in l).length, 3);
     t.is(lines.filter((l) => 'eval/em' in l).length, 4, 'evaluated at 0, 1, 2, 3');
     t.true(lines.every((l) => Object.values(l).every((v) => typeof v === 'number' && Number.isFinite(v))));
+    const trainLines = lines.filter((l) => 'train/loss' in l);
+    t.true(trainLines.every((l) => l['train/original/tokens'] > 0 && 'train/original/ratio_max' in l), 'per-kind statistics from the native step');
     t.true(straight.steps.every((s) => s.metrics['reward/mean']! >= 0 && s.metrics['is/alpha']! >= 0));
 
     const splitDir = join(root, `${algorithm}-split`);

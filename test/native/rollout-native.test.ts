@@ -78,6 +78,14 @@ test('rexrag rollout writes one JSONL trajectory per rollout with its reward', a
   const bad = await runCli(['rollout', '--model', join(root, 'model'), '--questions', join(root, 'questions.jsonl')]);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /exactly one of --index DIR or --retriever URL/);
+  // An output path that cannot be written is refused before any rollout runs.
+  const base = ['rollout', '--model', join(root, 'model'), '--index', join(root, 'index'), '--questions', join(root, 'questions.jsonl')];
+  const folder = await runCli([...base, '--out', root]);
+  t.is(folder.code, 2);
+  t.regex(folder.stderr, /--out .* is a folder; give a file path/);
+  const missing = await runCli([...base, '--out', join(root, 'no-such-folder', 'x.jsonl')]);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /does not exist or is not writable/);
 });
 
 test('sampling seeds: the same question in two cohorts draws different tokens; the same seed reruns exactly', async (t) => {

@@ -11,7 +11,7 @@ import {
   type LossAggregation,
   type ReferenceLossInputs,
   type ReferenceLossOptions,
-} from '../../lib/algo/reference-loss.js';
+} from '../helpers/reference-loss.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-12) => Math.abs(actual - expected) <= tolerance;
 

@@ -19,7 +19,7 @@ export class GrpoAlgorithm implements RlAlgorithm {
   }
 
   behaviourLogps(_trajectory: unknown, oldLogps: ArrayLike<number>) {
-    return { behaviourLogps: Array.from(oldLogps), errorRateClamped: false, isWeights: [] };
+    return { behaviourLogps: Array.from(oldLogps), errorRateClamped: false };
   }
 
   advance(): void {}

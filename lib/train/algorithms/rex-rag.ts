@@ -57,7 +57,7 @@ export class RexRagAlgorithm implements RlAlgorithm {
   /** log β_t per token (§4.1): the mixture of π_old and the probe policy the `correction` switch names. */
   behaviourLogps(t: Trajectory, oldLogps: ArrayLike<number>, mixture: MixtureScalars) {
     if (this.rex.correction === 'none') {
-      return { behaviourLogps: Array.from(oldLogps), errorRateClamped: false, isWeights: [] };
+      return { behaviourLogps: Array.from(oldLogps), errorRateClamped: false };
     }
     const promptTokens = t.isProbe ? probePromptTokens(t) : [];
     // coarse: the pool's uniform PMF 1/N charged to the prompt's first token, 1 on the others (the reference's

@@ -36,8 +36,6 @@ export interface MixtureScalars {
 export interface BehaviourLogps {
   behaviourLogps: number[];
   errorRateClamped: boolean;
-  /** The importance weight at θ = θ_old of each response token (1 where the ratio is against π_old itself). */
-  isWeights: ArrayLike<number>;
 }
 
 export interface RlAlgorithm {

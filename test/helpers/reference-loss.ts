@@ -1,7 +1,7 @@
 // A slow, plain reference of the GRPO/PPO policy loss (verl core_algos semantics), its analytic gradient w.r.t.
 // each token's log-prob, and one torch.optim.AdamW step, all in float64 on plain arrays. Parity tests hold the
 // native C++ loss, backward and optimizer against it; nothing on a hot path calls it.
-import { describe, expectArray, expectNumber, expectObject } from '../validate.js';
+import { describe, expectArray, expectNumber, expectObject } from '../../lib/validate.js';
 
 export type KlType = 'none' | 'k1' | 'k2' | 'k3';
 export type LossAggregation = 'token-mean' | 'seq-mean-token-sum' | 'seq-mean-token-mean';

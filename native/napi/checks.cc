@@ -1,0 +1,83 @@
+// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate,
+// tokenLogprobs. Synchronous: they run on small arrays.
+#include "core/checks.h"
+#include "napi/checks.h"
+#include "napi/convert.h"
+#include "napi/errors.h"
+#include "napi/train_options.h"
+
+namespace rexrag::napi {
+namespace {
+
+Napi::Value PolicyLoss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "inputs");
+  auto logps = float_list(o.Get("logps"), "inputs.logps");
+  auto entropies = has_field(o, "entropies") ? float_list(o.Get("entropies"), "inputs.entropies")
+                                             : std::vector<float>(logps.size(), 0.0f);
+  auto behaviour = float_list(o.Get("behaviourLogps"), "inputs.behaviourLogps");
+  auto ref = has_field(o, "refLogps") ? float_list(o.Get("refLogps"), "inputs.refLogps") : std::vector<float>();
+  auto advantages = float_list(o.Get("advantages"), "inputs.advantages");
+  auto loss_mask = float_list(o.Get("lossMask"), "inputs.lossMask");
+  auto lengths = int64_list(o.Get("lengths"), "inputs.lengths");
+  LossConfig loss = read_loss(Fields(object_arg(info, 1, "loss"), "loss"));
+  return guarded(env, [&]() -> Napi::Value {
+    LossCheck check = check_policy_loss(logps, entropies, behaviour, ref, advantages, loss_mask, lengths, loss);
+    Napi::Object out = metrics_object(env, check.metrics);
+    out.Set("train/loss", check.loss);
+    out.Set("gradLogps", to_float32_array(env, check.grad_logps));
+    out.Set("gradEntropies", to_float32_array(env, check.grad_entropies));
+    return out;
+  });
+}
+
+Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "inputs");
+  auto params = float_list(o.Get("params"), "inputs.params");
+  auto grads = float_list(o.Get("grads"), "inputs.grads");
+  auto exp_avg = float_list(o.Get("expAvg"), "inputs.expAvg");
+  auto exp_avg_sq = float_list(o.Get("expAvgSq"), "inputs.expAvgSq");
+  int64_t step = integer_field(o, "step", "inputs");
+  OptimizerOptions optimizer = read_optimizer(Fields(o, "inputs"));
+  return guarded(env, [&]() -> Napi::Value {
+    adamw_update_arrays(params, grads, exp_avg, exp_avg_sq, step, optimizer, optimizer.lr);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("params", to_float32_array(env, params));
+    out.Set("expAvg", to_float32_array(env, exp_avg));
+    out.Set("expAvgSq", to_float32_array(env, exp_avg_sq));
+    return out;
+  });
+}
+
+Napi::Value TokenLogprobs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "options");
+  const int64_t rows = integer_field(o, "rows", "options"), hidden = integer_field(o, "hidden", "options");
+  const int64_t vocab = integer_field(o, "vocab", "options"), chunk = integer_field(o, "chunk", "options");
+  const double entropy_weight = number_field(o, "entropyWeight", "options");
+  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  const int64_t max_logits = integer_field(o, "maxLogits", "options");
+  const double temperature = number_field(o, "temperature", "options");
+  return guarded(env, [&]() -> Napi::Value {
+    TokenLogprobCheck check = check_token_logprobs(rows, hidden, vocab, chunk, entropy_weight, seed, max_logits, temperature);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("logp", check.logp);
+    out.Set("entropy", check.entropy);
+    out.Set("gradHidden", check.grad_hidden);
+    out.Set("gradWeight", check.grad_weight);
+    return out;
+  });
+}
+
+}  // namespace
+
+void register_checks(Napi::Env env, Napi::Object exports) {
+  Napi::Object checks = Napi::Object::New(env);
+  checks.Set("policyLoss", Napi::Function::New(env, PolicyLoss, "policyLoss"));
+  checks.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
+  checks.Set("tokenLogprobs", Napi::Function::New(env, TokenLogprobs, "tokenLogprobs"));
+  exports.Set("checks", checks);
+}
+
+}  // namespace rexrag::napi
