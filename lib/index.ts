@@ -22,8 +22,8 @@ export type { ChatMessage, TextTokenizer } from './tokenizer/types.js';
 // Training.
 export { GrpoTrainer, loggedTrainMetrics } from './train/grpo-trainer.js';
 export type { LossOptions, OptimizerOptions, StepMetrics, StepOptions, TrainerOptions, TrajectoryBatch } from './train/grpo-trainer.js';
-export { STEP_METRIC_NAMES } from './native-types.js';
-export type { StepMetricName } from './native-types.js';
+export { STEP_METRIC_NAMES, TOKEN_KINDS, TOKEN_KIND_METRICS } from './native-types.js';
+export type { StepMetricName, TokenKindMetricName } from './native-types.js';
 export { latestCheckpoint, listCheckpoints, resumeFromCheckpoint, saveCheckpoint, validateCheckpoint } from './train/checkpoint.js';
 export type { CheckpointState, ResumedRun, SaveCheckpointOptions } from './train/checkpoint.js';
 export { runRl, questionsForStep } from './train/rl-loop.js';
