@@ -128,6 +128,8 @@ export interface NativeTrainBatch {
   advantages: Float32Array;
   /** Aligned with ids: the index of each token's kind in TOKEN_KINDS (per-kind diagnostics when given). */
   tokenKinds?: Uint8Array;
+  /** Per row: 1 when the row's tokens share one ratio, the geometric mean of its token ratios. */
+  sequenceRatio?: Uint8Array;
 }
 
 /**

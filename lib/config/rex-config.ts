@@ -14,9 +14,9 @@ export const rexConfigSchema = z
     poolSize: z.number().int().min(1).optional().describe('use only the first N prompts of the pool (the paper ablates 5, 15, 30)'),
     filter: z.boolean().default(true).describe('the trajectory filter: false keeps every probe (no budget)'),
     correction: z
-      .enum(['mixture', 'none', 'coarse'])
+      .enum(['mixture', 'none', 'coarse', 'sequence'])
       .default('mixture')
-      .describe("probe tokens' behaviour policy: the mixture with the trie density (mixture), π_old as if on-policy (none), or the whole prompt's 1/N charged to its first token (coarse)"),
+      .describe("probe tokens' behaviour policy: the mixture with the trie density (mixture), π_old as if on-policy (none), the whole prompt's 1/N charged to its first token (coarse), or the mixture with one length-normalised ratio per probe instead of one per token (sequence)"),
   })
   .strict();
 

@@ -51,7 +51,12 @@ export const optimizerConfigSchema = z
 
 export const stepConfigSchema = z
   .object({
-    miniBatches: z.number().int().min(1).default(1).describe('optimizer updates per epoch of a step'),
+    miniBatchSize: z
+      .number()
+      .int()
+      .min(0)
+      .default(256)
+      .describe("trajectories per optimizer update, as verl's ppo_mini_batch_size (the last mini-batch of an epoch is short, so updates grow with the kept probes); each update is the exact token-mean over its mini-batch; 0: one update over the whole batch"),
     epochs: z.number().int().min(1).default(1),
     microBatchTokens: z.number().int().min(1).default(8192).describe('padded tokens per forward/backward pass'),
     logitChunk: logitChunkSchema,

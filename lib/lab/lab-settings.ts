@@ -22,7 +22,7 @@ export function labSettings(scale: LabScale, seed: number): LabSettings {
     seed,
     rollout: { maxTurns: 3, maxResponseTokensPerTurn: demo ? 48 : 12, maxObservationTokens: 160, maxContextTokens: 1024, topk: 3, cohorts: 2 },
     rex: { keepRatio: 0.12, budgetMultiple: 1 },
-    trainer: { optimizer: { lr: 2e-4, weightDecay: 0, maxGradNorm: 1 }, loss: { klCoef: 0.001 }, step: { miniBatches: 2 } },
+    trainer: { optimizer: { lr: 2e-4, weightDecay: 0, maxGradNorm: 1 }, loss: { klCoef: 0.001 }, step: { miniBatchSize: demo ? 16 : 2 } },
     eval: { every: demo ? 5 : 1, maxQuestions: demo ? 32 : 4 },
     checkpoint: { every: 0, keepLast: 1 },
   });

@@ -68,6 +68,11 @@ export interface TrajectoryBatch {
    * loss tokens of each kind; tokens outside the loss mask are ignored.
    */
   tokenKinds?: ArrayLike<number>[];
+  /**
+   * Optional, per row: true when the row's tokens share one ratio, exp(mean over its loss tokens of
+   * (log π_θ − behaviour)), clipped as a token ratio (REX-RAG's `correction: 'sequence'` for probes).
+   */
+  sequenceRatio?: boolean[];
 }
 
 /** Flattens a batch into the native layout, checking every row's lengths against its ids. */
@@ -88,6 +93,13 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   if (batch.tokenKinds !== undefined && expectArray(batch.tokenKinds, 'batch.tokenKinds').length !== rows) {
     throw new RangeError(`batch.tokenKinds has ${batch.tokenKinds.length} rows but batch.ids has ${rows}`);
   }
+  if (batch.sequenceRatio !== undefined && expectArray(batch.sequenceRatio, 'batch.sequenceRatio').length !== rows) {
+    throw new RangeError(`batch.sequenceRatio has ${batch.sequenceRatio.length} rows but batch.ids has ${rows}`);
+  }
+  const sequenceRatio = batch.sequenceRatio?.map((flag, r) => {
+    if (typeof flag !== 'boolean') throw new TypeError(`batch.sequenceRatio[${r}] must be a boolean`);
+    return flag ? 1 : 0;
+  });
   const lengths = new Int32Array(rows);
   batch.ids.forEach((row, r) => {
     lengths[r] = expectTokenIds(Array.from(row), `batch.ids[${r}]`, vocabSize).length;
@@ -141,6 +153,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   return {
     ids, lengths, lossMask, advantages,
     ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}), ...(tokenKinds ? { tokenKinds } : {}),
+    ...(sequenceRatio ? { sequenceRatio: Uint8Array.from(sequenceRatio) } : {}),
   };
 }
 

@@ -35,9 +35,11 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
 
   const mixture = batchMixture(trained.map((t, k) => ({ isProbe: t.isProbe, reward: trainedRewards[k]! })));
   let clamped = false;
+  const sequenceRatio: boolean[] = [];
   const behaviour = trainedIndex.map((i) => {
     const result = algorithm.behaviourLogps(trajectories[i]!, oldLogps[i]!, mixture);
     clamped ||= result.errorRateClamped;
+    sequenceRatio.push(result.sequenceRatio ?? false);
     return result.behaviourLogps;
   });
 
@@ -50,6 +52,7 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
     behaviourLogps: behaviour.map((row, k) => [...trained[k]!.promptTokens.map(() => 0), ...row]),
     advantages: advantages.advantages,
     tokenKinds: trained.map((t) => tokenKinds(t)),
+    ...(sequenceRatio.some(Boolean) ? { sequenceRatio } : {}),
   };
   const originals = originalIndex.map((i) => trajectories[i]!);
   const metrics: Record<string, number> = {

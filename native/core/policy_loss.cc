@@ -8,7 +8,13 @@ namespace rexrag {
 LossOutput policy_loss(const LossInputs& in, const LossConfig& config, const LossNormaliser& normaliser) {
   LossOutput out;
   const at::Tensor& advantages = in.advantages;
-  at::Tensor log_ratio = in.logp - in.behaviour;
+  at::Tensor log_ratio = in.logp - in.behaviour;                                      // (N,)
+  if (in.sequence.defined()) {
+    at::Tensor sums = at::zeros({in.rows}, log_ratio.options()).index_add(0, in.row, log_ratio);  // (R,)
+    at::Tensor counts = at::zeros({in.rows}, log_ratio.options()).index_add(0, in.row, at::ones_like(log_ratio));
+    at::Tensor row_mean = (sums / counts.clamp_min(1.0)).index_select(0, in.row);  // (N,)
+    log_ratio = at::where(in.sequence, row_mean, log_ratio);
+  }
   at::Tensor ratio = log_ratio.exp();                                                 // (N,)
   at::Tensor pg_unclipped = -advantages * ratio;
   at::Tensor pg_clipped = -advantages * ratio.clamp(1.0 - config.clip_low, 1.0 + config.clip_high);

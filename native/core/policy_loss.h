@@ -5,6 +5,9 @@
 //        kl = clamp(eᵈ − d − 1, ±10)
 //   ℓ = pg + klCoef·kl − entropyCoef·entropy, aggregated over the loss tokens of a mini-batch.
 // The behaviour log-prob is whatever the ratio is taken against: π_old for GRPO, log β_t for REX-RAG.
+// Rows flagged sequence-level share one ratio over their loss tokens, the length-normalised sequence weight
+//   r_seq = exp(mean_t (logp_t − behaviour_t))   (the geometric mean of the token ratios, as GSPO),
+// clipped like a token ratio; gradients reach every token of the row through the mean.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -25,6 +28,7 @@ struct LossInputs {
   at::Tensor advantages;
   at::Tensor row;         // int64 index of each token's row within the micro-batch
   int64_t rows = 0;       // rows in the micro-batch
+  at::Tensor sequence;    // bool per token, or undefined: tokens of rows whose ratio is one per sequence
 };
 
 /// Totals of the whole mini-batch, so per-micro-batch losses add up exactly to the mini-batch aggregate.

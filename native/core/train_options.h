@@ -34,7 +34,7 @@ struct OptimizerOptions {
 
 /// How one training step walks its batch.
 struct StepOptions {
-  int64_t mini_batches;        // optimizer updates per epoch
+  int64_t mini_batch_size;     // rows per optimizer update (the last one of an epoch may be short); 0: all rows
   int64_t epochs;
   int64_t micro_batch_tokens;  // padded tokens per forward/backward pass
   int64_t logit_chunk;         // rows per LM-head pass (the vocabulary is sliced: <= 16M logits at once)

@@ -78,11 +78,12 @@ struct MiniBatch {
   LossNormaliser normaliser;
 };
 
-/// Splits an epoch's order into `count` mini-batches of equal row counts (the last may be short).
+/// Splits an epoch's order into mini-batches of `size` rows, the last one short (verl's ppo_mini_batch_size);
+/// size 0: one mini-batch of every row.
 std::vector<MiniBatch> mini_batches(const TrainBatch& batch, const std::vector<int64_t>& starts,
-                                    const std::vector<int64_t>& order, int64_t count) {
+                                    const std::vector<int64_t>& order, int64_t size) {
   const auto rows = static_cast<int64_t>(order.size());
-  const int64_t per_mini = (rows + count - 1) / count;
+  const int64_t per_mini = size > 0 ? size : std::max<int64_t>(rows, 1);
   std::vector<MiniBatch> out;
   for (int64_t begin = 0; begin < rows; begin += per_mini) {
     MiniBatch mini;
@@ -218,6 +219,7 @@ struct Trainer::State {
     for (int64_t begin = mini.begin; begin < mini.end;) {
       const int64_t end = micro_batch_end(batch, order, begin, mini.end, options.micro_batch_tokens);
       MicroBatch micro = pack_micro_batch(batch, starts, order, begin, end);
+      const int64_t first = begin;
       begin = end;
       totals.counters.micro_batches += 1;
       if (micro.flat.empty()) continue;
@@ -235,6 +237,12 @@ struct Trainer::State {
       inputs.advantages = select(batch.advantages);
       inputs.row = in.batch_index;
       inputs.rows = micro.rows;
+      if (!batch.sequence_ratio.empty()) {
+        std::vector<uint8_t> flags(micro.rows);
+        for (int64_t b = 0; b < micro.rows; ++b) flags[b] = batch.sequence_ratio[order[first + b]];
+        at::Tensor per_row = at::tensor(std::vector<int64_t>(flags.begin(), flags.end()), at::kLong).to(state.device);
+        inputs.sequence = per_row.index_select(0, in.batch_index).to(at::kBool);  // (N,)
+      }
       if (loss.kl_type != KlType::None) {
         inputs.ref = batch.ref_logps.empty() ? reference_logps(in, options.logit_chunk) : select(batch.ref_logps);
       }
@@ -313,7 +321,9 @@ Policy::ScoreResult Trainer::reference_score(const Policy::ScoreRequest& request
 }
 
 StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
-  require(options.mini_batches >= 1 && options.epochs >= 1, "miniBatches and epochs must be >= 1");
+  require(options.mini_batch_size >= 0 && options.epochs >= 1, "miniBatchSize must be >= 0 and epochs >= 1");
+  require(batch.sequence_ratio.empty() || batch.sequence_ratio.size() == batch.lengths.size(),
+          "sequenceRatio must have one flag per row");
   require(options.micro_batch_tokens >= 1 && options.logit_chunk >= 1, "microBatchTokens and logitChunk must be >= 1");
   const std::vector<int64_t> starts = row_starts(batch, state_->policy->config().vocab_size);
   require(!batch.ref_logps.empty() || state_->loss.kl_type == KlType::None || state_->reference != nullptr,
@@ -324,7 +334,7 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   totals.counters.lr = lr;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     const std::vector<int64_t> order = epoch_order(static_cast<int64_t>(starts.size()), options, state_->steps, epoch);
-    for (const MiniBatch& mini : mini_batches(batch, starts, order, options.mini_batches)) {
+    for (const MiniBatch& mini : mini_batches(batch, starts, order, options.mini_batch_size)) {
       if (mini.normaliser.tokens == 0) continue;  // nothing to learn from in this mini-batch
       state_->clear_gradients();
       const bool finite = state_->accumulate_gradients(batch, starts, order, mini, options, totals);

@@ -25,6 +25,7 @@ struct TrainBatch {
   std::vector<float> ref_logps;        // empty: computed from the trainer's frozen reference copy
   std::vector<float> advantages;
   std::vector<uint8_t> token_kinds;    // empty, or each token's index into kTokenKindNames (per-kind diagnostics)
+  std::vector<uint8_t> sequence_ratio; // empty, or per row: 1 → one ratio for the whole row (policy_loss.h)
 };
 
 class Trainer {

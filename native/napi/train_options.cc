@@ -34,7 +34,7 @@ OptimizerOptions read_optimizer(const Fields& optimizer) {
 
 StepOptions read_step(const Fields& step) {
   StepOptions out;
-  out.mini_batches = step.integer("miniBatches");
+  out.mini_batch_size = step.integer("miniBatchSize");
   out.epochs = step.integer("epochs");
   out.micro_batch_tokens = step.integer("microBatchTokens");
   out.logit_chunk = step.integer("logitChunk");

@@ -77,6 +77,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     if (has_field(b, "refLogps")) batch->ref_logps = float_list(b.Get("refLogps"), "batch.refLogps");
     batch->advantages = float_list(b.Get("advantages"), "batch.advantages");
     if (has_field(b, "tokenKinds")) batch->token_kinds = uint8_list(b.Get("tokenKinds"), "batch.tokenKinds");
+    if (has_field(b, "sequenceRatio")) batch->sequence_ratio = uint8_list(b.Get("sequenceRatio"), "batch.sequenceRatio");
     StepOptions options = read_step(Fields(object_arg(info, 1, "options"), "options"));
     auto metrics = std::make_shared<StepMetrics>();
     return Start(

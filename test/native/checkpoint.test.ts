@@ -54,7 +54,7 @@ test('N steps + checkpoint + resume + M steps gives the same parameters as N+M s
   const root = mkdtempSync(join(tmpdir(), 'rexrag-ckpt-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const batches = await makeBatches(4);
-  const stepOptions = { shuffle: true, seed: 5, miniBatches: 2 };
+  const stepOptions = { shuffle: true, seed: 5, miniBatchSize: 3 };
 
   const straight = await Policy.random(config, { seed: 1 });
   const straightTrainer = await GrpoTrainer.create(straight, trainerOptions);

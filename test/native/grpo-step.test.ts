@@ -49,13 +49,46 @@ async function rolloutBatch(policy: Policy, seed: number, groupSize = 8, newToke
   };
 }
 
+test('mini-batches by size: 5 rows of size 2 make 3 updates (the last short); size 0 makes one', async (t) => {
+  const policy = await Policy.random(config, { seed: 2 });
+  const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 1e-3 } });
+  const batch = await rolloutBatch(policy, 7, 5);
+  t.is((await trainer.step(batch, { miniBatchSize: 2 }))['train/updates'], 3);
+  t.is((await trainer.step(batch, { miniBatchSize: 0 }))['train/updates'], 1);
+  t.is((await trainer.step(batch, { miniBatchSize: 256 }))['train/updates'], 1);
+  t.is((await trainer.step(batch, { miniBatchSize: 2, epochs: 2 }))['train/updates'], 6);
+  trainer.dispose();
+  policy.dispose();
+});
+
+test('sequence-level ratio: a flagged row shares exp(mean log-ratio) over its loss tokens', async (t) => {
+  const policy = await Policy.random(config, { seed: 3 });
+  const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 0 }, loss: { klType: 'none' } });
+  const ids = [[...prompt, 5, 9, 11, 3, 7]];
+  const lossMask = [ids[0]!.map((_, i) => (i >= prompt.length ? 1 : 0))];
+  const { logps } = await policy.score(ids);
+  // Behaviour below the current log-prob by δ_t = 0.1·k on the k-th loss token: token ratios e^{δ_t}.
+  const deltas = lossMask[0]!.map((m, i) => (m ? 0.1 * (i - prompt.length) : 0));
+  const behaviourLogps = [Array.from(logps[0]!, (v, i) => v - deltas[i]!)];
+  const batch = { ids, lossMask, behaviourLogps, advantages: [1] };
+  const meanDelta = deltas.reduce((a, b) => a + b, 0) / 5;
+  const perToken = await trainer.step(batch, { miniBatchSize: 0 });
+  t.true(Math.abs(perToken['train/ratio_max'] - Math.exp(0.4)) < 1e-4, `per token: max ${perToken['train/ratio_max']}`);
+  const sequence = await trainer.step({ ...batch, sequenceRatio: [true] }, { miniBatchSize: 0 });
+  t.true(Math.abs(sequence['train/ratio_max'] - Math.exp(meanDelta)) < 1e-4, `sequence: max ${sequence['train/ratio_max']}`);
+  t.true(Math.abs(sequence['train/ratio_mean'] - Math.exp(meanDelta)) < 1e-4, `sequence: mean ${sequence['train/ratio_mean']}`);
+  await t.throwsAsync(trainer.step({ ...batch, sequenceRatio: [true, false] }), { instanceOf: RangeError, message: /sequenceRatio has 2 rows/ });
+  trainer.dispose();
+  policy.dispose();
+});
+
 test('a few GRPO steps with a fixed reward raise the rewarded tokens\' probability and change every parameter', async (t) => {
   const policy = await Policy.random(config, { seed: 1 });
   const trainer = await GrpoTrainer.create(policy, { optimizer: { lr: 3e-3, weightDecay: 0 } });
   const before = await rewardedMass(policy);
   const initial = new Map(policy.parameters().map((p) => [p.name, policy.parameterValues(p.name)]));
   for (let step = 0; step < 6; step++) {
-    const metrics = await trainer.step(await rolloutBatch(policy, 100 + step), { miniBatches: 2 });
+    const metrics = await trainer.step(await rolloutBatch(policy, 100 + step), { miniBatchSize: 4 });
     t.true(Number.isFinite(metrics['train/loss']), `step ${step}: loss ${metrics['train/loss']}`);
     t.is(metrics['train/updates'], 2);
     t.is(metrics['train/skipped_updates'], 0);
@@ -136,7 +169,7 @@ test('bad batches are refused with errors naming the problem', async (t) => {
   await t.throwsAsync(GrpoTrainer.create(policy, { loss: { klType: 'k9' as never } }), { message: /loss\.klType/ });
   await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { schedule: 'cosine', totalSteps: 0 } }), { message: /optimizer\.totalSteps/ });
   await t.throwsAsync(GrpoTrainer.create(policy, { optimizer: { lr: -1 } }), { message: /optimizer\.lr/ });
-  await t.throwsAsync(trainer.step(good, { miniBatches: 0 }), { message: /miniBatches/ });
+  await t.throwsAsync(trainer.step(good, { miniBatchSize: -1 }), { message: /miniBatchSize/ });
   const withKl = await GrpoTrainer.create(policy, { reference: 'none' });
   await t.throwsAsync(withKl.step(good), { message: /refLogps were not given/ });
   trainer.dispose();

@@ -153,3 +153,11 @@ test('diagnostics: filter scores of kept and dropped probes, rescued groups, pro
   t.is(next.metrics['probe/rho'], 0.25, 'the capped ratio actually used, not the EWM state');
   t.true(capped.algorithm.state().rho > 0.25);
 });
+
+test('ablation correction=sequence: the mixture densities, with one ratio per probe row', (t) => {
+  const mixture = rexData({});
+  const { data } = rexData({ correction: 'sequence' });
+  t.deepEqual(data.batch.behaviourLogps, mixture.data.batch.behaviourLogps);
+  t.deepEqual(data.batch.sequenceRatio, [false, false, false, false, true], 'only the kept probe');
+  t.is(mixture.data.batch.sequenceRatio, undefined);
+});

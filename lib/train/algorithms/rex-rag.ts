@@ -63,7 +63,7 @@ export class RexRagAlgorithm implements RlAlgorithm {
     // coarse: the pool's uniform PMF 1/N charged to the prompt's first token, 1 on the others (the reference's
     // commented-out block); mixture: the trie's token-level conditionals.
     const conditionals = !t.isProbe ? [] : this.rex.correction === 'coarse' ? promptTokens.map((_, k) => (k === 0 ? 1 / this.trie.size : 1)) : this.trie.conditionals(promptTokens);
-    return computeBehaviourLogps(
+    const result = computeBehaviourLogps(
       {
         oldLogps,
         components: t.components,
@@ -75,6 +75,8 @@ export class RexRagAlgorithm implements RlAlgorithm {
       },
       { minErrorRate: this.rex.minErrorRate },
     );
+    // sequence: the same mixture densities, one ratio per probe (the geometric mean of its token ratios).
+    return { ...result, sequenceRatio: this.rex.correction === 'sequence' && t.isProbe };
   }
 
   /** ρ ← 0.9·ρ + 0.1·(accuracy of the kept probes). */

@@ -36,6 +36,8 @@ export interface MixtureScalars {
 export interface BehaviourLogps {
   behaviourLogps: number[];
   errorRateClamped: boolean;
+  /** The trajectory's tokens share one (length-normalised) ratio instead of one each. */
+  sequenceRatio?: boolean;
 }
 
 export interface RlAlgorithm {
