@@ -35,7 +35,8 @@ export type { CohortRolloutOptions } from './rollout/cohorts.js';
 export type { ProbeContext, ProbeDecision, ProbeHook, RolloutEvent, RolloutOptions, RolloutQuestion, Trajectory } from './rollout/rollout-types.js';
 export { COMPONENT, lossMaskFromComponents } from './rollout/components.js';
 export { buildPromptMessages, searchR1Prompt } from './rollout/search-r1-prompt.js';
-export { readQuestionsJsonl } from './data/questions.js';
+export { isParquetPath, readQuestions, readQuestionsJsonl } from './data/questions.js';
+export { readParquetInfo, readParquetRows } from './data/parquet-reader.js';
 export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExactMatch, tokenF1 } from './reward/qa-em.js';
 
 // Configuration.

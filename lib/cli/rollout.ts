@@ -2,7 +2,7 @@
 // trajectories (with their EM reward) as JSONL.
 import { createWriteStream } from 'node:fs';
 
-import { readQuestionsJsonl } from '../data/questions.js';
+import { readQuestions } from '../data/questions.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
@@ -10,8 +10,8 @@ import { numberOption, parseCommandArgs, stringOption } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, type Command } from './usage.js';
 
-const usage = `usage: rexrag rollout --model DIR (--index DIR | --retriever URL) --questions FILE.jsonl [options]
-  --questions FILE        JSONL: {"id"?, "question", "golden_answers": [...]} per line
+const usage = `usage: rexrag rollout --model DIR (--index DIR | --retriever URL) --questions FILE [options]
+  --questions FILE        Search-R1 parquet, or JSONL: {"id"?, "question", "golden_answers": [...], "data_source"?} per line
   --group-size N          rollouts per question (default 5)
   --max-turns N           turns with search, then one final answer turn (default 5)
   --max-response-tokens N per turn (default 500)     --max-obs-tokens N  (default 500)
@@ -34,7 +34,7 @@ export const rolloutCommand: Command = {
       out: { type: 'string' }, device: { type: 'string' },
     }, usage);
     if (!values) return 0;
-    const questions = await readQuestionsJsonl(stringOption(values, 'questions', true));
+    const questions = await readQuestions(stringOption(values, 'questions', true));
     const options = {
       groupSize: numberOption(values, 'group-size', 5, { integer: true, min: 1 }),
       maxTurns: numberOption(values, 'max-turns', 5, { integer: true, min: 0 }),

@@ -10,6 +10,8 @@ export interface RolloutQuestion {
   id: string | number;
   question: string;
   golds: string[];
+  /** The benchmark it comes from (Search-R1's `data_source`, e.g. `nq`); carried onto its trajectories. */
+  dataSource?: string;
 }
 
 /** Sampling settings of every generate call; the loop supplies the stop strings and the per-turn token budget. */
@@ -105,6 +107,8 @@ export interface Trajectory {
   /** The GRPO group: the question id (a probe shares its source's). */
   groupId: string | number;
   golds: string[];
+  /** The question's data source, when it has one. */
+  dataSource?: string;
   promptTokens: number[];
   responseTokens: number[];
   /** Component code per response token (see components.ts). */
