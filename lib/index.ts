@@ -37,6 +37,11 @@ export { COMPONENT, lossMaskFromComponents } from './rollout/components.js';
 export { buildPromptMessages, searchR1Prompt } from './rollout/search-r1-prompt.js';
 export { isParquetPath, readQuestions, readQuestionsJsonl } from './data/questions.js';
 export { readParquetInfo, readParquetRows } from './data/parquet-reader.js';
+export { convertDataFile, inspectDataFile } from './data/data-files.js';
+export { aggregateBySource, formatSourceTable, limitPerSource, scoreTrajectories, sourceMetrics } from './eval/by-source.js';
+export type { QuestionScore, SourceTable } from './eval/by-source.js';
+export { evaluateResumable } from './eval/run-eval.js';
+export { evaluateCheckpoints, runCheckpoints } from './eval/checkpoint-sweep.js';
 export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExactMatch, tokenF1 } from './reward/qa-em.js';
 
 // Configuration.
