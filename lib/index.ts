@@ -46,7 +46,13 @@ export type { CohortRolloutOptions, RolloutPolicy } from './rollout/cohorts.js';
 export type { ProbeContext, ProbeDecision, ProbeHook, RolloutEvent, RolloutOptions, RolloutQuestion, Trajectory } from './rollout/rollout-types.js';
 export { COMPONENT, lossMaskFromComponents } from './algo/components.js';
 export { buildPromptMessages, searchR1Prompt } from './rollout/search-r1-prompt.js';
-export { readQuestionsJsonl } from './data/questions.js';
+export { isParquetPath, readQuestions, readQuestionsJsonl } from './data/questions.js';
+export { readParquetInfo, readParquetRows } from './data/parquet-reader.js';
+export { convertDataFile, inspectDataFile } from './data/data-files.js';
+export { aggregateBySource, formatSourceTable, limitPerSource, scoreTrajectories, sourceMetrics } from './eval/by-source.js';
+export type { QuestionScore, SourceTable } from './eval/by-source.js';
+export { evaluateResumable } from './eval/run-eval.js';
+export { evaluateCheckpoints, runCheckpoints } from './eval/checkpoint-sweep.js';
 export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExactMatch, tokenF1 } from './reward/qa-em.js';
 
 // Configuration.

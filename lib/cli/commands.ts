@@ -1,4 +1,5 @@
 // The list of CLI commands, in the order `rexrag --help` shows them.
+import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { indexCommand } from './index-command.js';
@@ -11,4 +12,4 @@ import { makeTinyModelCommand } from './make-tiny-model.js';
 import { serveCommand } from './serve.js';
 import type { Command } from './usage.js';
 
-export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, trainCommand, evalCommand, makeTinyModelCommand];
+export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, trainCommand, evalCommand, dataCommand, makeTinyModelCommand];

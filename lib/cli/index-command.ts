@@ -19,6 +19,8 @@ const usage = `usage: rexrag index --corpus FILE.jsonl --out DIR [options]
   --hnsw-m N              HNSW graph degree M (default ${DEFAULT_HNSW_PARAMS.M})
   --ef-construction N     HNSW build beam width (default ${DEFAULT_HNSW_PARAMS.efConstruction})
   --ef-search N           HNSW search beam width saved with the index (default ${DEFAULT_HNSW_PARAMS.efSearch})
+  --shards N              dense: split the passages into N contiguous ranges with one HNSW graph each, built one
+                          at a time and searched together by serve (default 1)
   Prints a JSON summary on stdout. Ctrl-C stops after the current chunk; --resume continues from there.`;
 
 const MAX_MALFORMED_SHOWN = 20;
@@ -39,6 +41,7 @@ export const indexCommand = defineCommand({
       'hnsw-m': { type: 'string' },
       'ef-construction': { type: 'string' },
       'ef-search': { type: 'string' },
+      shards: { type: 'string' },
     },
   async run(values) {
     const corpus = stringOption(values, 'corpus', true);
@@ -50,6 +53,7 @@ export const indexCommand = defineCommand({
     const ann = stringOption(values, 'ann') ?? 'hnsw';
     if (ann !== 'hnsw' && ann !== 'flat') throw new CliUsageError(`--ann must be hnsw or flat, got "${ann}"`);
     const chunkSize = numberOption(values, 'chunk-size', 4096, { min: 1, integer: true });
+    const shards = numberOption(values, 'shards', 1, { min: 1, max: 4096, integer: true });
     const hnsw = {
       M: numberOption(values, 'hnsw-m', DEFAULT_HNSW_PARAMS.M, { min: 2, max: 512, integer: true }),
       efConstruction: numberOption(values, 'ef-construction', DEFAULT_HNSW_PARAMS.efConstruction, { min: 1, integer: true }),
@@ -68,9 +72,10 @@ export const indexCommand = defineCommand({
         else if (malformed === MAX_MALFORMED_SHOWN + 1) bar.message('rexrag index: more malformed lines skipped; the total is in the summary');
       } else if (event.type === 'chunk') {
         lastChunk = event.chunk;
-        bar.update('reading ', event.bytesRead / Math.max(1, event.corpusBytes), `${event.documents} docs`);
+        bar.update('reading ', event.bytesRead / Math.max(1, event.corpusBytes), `${event.documents} docs, ${Math.round(event.passagesPerSecond)} passages/s`);
       } else if (event.type === 'graph') {
-        bar.update('hnsw    ', event.added / Math.max(1, event.total), `${event.added}/${event.total}`, event.added === event.total);
+        const label = event.shards > 1 ? `hnsw ${event.shard + 1}/${event.shards}` : 'hnsw    ';
+        bar.update(label, event.added / Math.max(1, event.total), `${event.added}/${event.total}`, event.added === event.total);
       } else if (event.type === 'done') {
         bar.done();
       }
@@ -83,7 +88,7 @@ export const indexCommand = defineCommand({
     try {
       const summary = await buildIndex({
         corpus, out, embedder: stringOption(values, 'embedder'), mode, chunkSize,
-        onMalformed, ann, hnsw: { ...DEFAULT_HNSW_PARAMS, ...hnsw }, onEvent, signal: controller.signal,
+        onMalformed, ann, hnsw: { ...DEFAULT_HNSW_PARAMS, ...hnsw }, shards, onEvent, signal: controller.signal,
       });
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return 0;

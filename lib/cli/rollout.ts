@@ -1,7 +1,7 @@
 // `rexrag rollout`: multi-turn Search-R1 rollouts of a model folder against an index or a retrieval server;
 // trajectories (with their EM reward) as JSONL.
 import { rolloutConfigSchema } from '../config/rollout-config.js';
-import { readQuestionsJsonl } from '../data/questions.js';
+import { readQuestions } from '../data/questions.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
@@ -12,8 +12,8 @@ import { numberOption, stringOption, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
-const usage = `usage: rexrag rollout --model DIR (--index DIR | --retriever URL) --questions FILE.jsonl [options]
-  --questions FILE        JSONL: {"id"?, "question", "golden_answers": [...]} per line
+const usage = `usage: rexrag rollout --model DIR (--index DIR | --retriever URL) --questions FILE [options]
+  --questions FILE        Search-R1 parquet, or JSONL: {"id"?, "question", "golden_answers": [...], "data_source"?} per line
   --group-size N          rollouts per question (default 5)
   --seed S                sampling seed (default 0)
   --out FILE              JSONL of trajectories (default stdout)
@@ -26,7 +26,7 @@ export const rolloutCommand = defineCommand({
   usage,
   options: { ...valueFlags('model', 'questions', 'group-size', 'seed', 'out', 'device'), ...retrieverOptions, ...flagOptions(ROLLOUT_FLAGS) },
   async run(values) {
-    const questions = await readQuestionsJsonl(stringOption(values, 'questions', true));
+    const questions = await readQuestions(stringOption(values, 'questions', true));
     const groupSize = numberOption(values, 'group-size', 5, { integer: true, min: 1 });
     const seed = numberOption(values, 'seed', 0, { integer: true, min: 0 });
     const rollout = sectionFromFlags(rolloutConfigSchema, ROLLOUT_FLAGS, values);

@@ -4,15 +4,16 @@ import { join } from 'node:path';
 
 import { rlConfigSchema } from '../config/rl-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { readQuestionsJsonl } from '../data/questions.js';
+import { readQuestions } from '../data/questions.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
 import { runRl, type RlEvent } from '../train/rl-loop.js';
 import { stringOption, switchFlags, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { defineCommand } from './usage.js';
 
-const usage = `usage: rexrag train --model DIR (--index DIR | --retriever URL) --train FILE.jsonl --out RUN_DIR [options]
-  --dev FILE.jsonl       questions evaluated (greedy) every eval.every steps
+const usage = `usage: rexrag train --model DIR (--index DIR | --retriever URL) --train FILE --out RUN_DIR [options]
+  --train FILE           questions: Search-R1 parquet (train.parquet) or JSONL
+  --dev FILE             questions (parquet or JSONL) evaluated (greedy) every eval.every steps
   --config FILE          YAML or JSON run configuration (see README: algorithm, steps, rollout, rex, trainer, ...)
   --set KEY=VALUE        override one setting, e.g. --set algorithm=grpo --set trainer.optimizer.lr=1e-5 (repeatable)
   --resume               continue from the latest checkpoint in RUN_DIR/checkpoints
@@ -43,9 +44,9 @@ export const trainCommand = defineCommand({
       ...(stringOption(values, 'config') ? { file: stringOption(values, 'config')! } : {}),
       overrides: (values.set as string[] | undefined) ?? [],
     });
-    const trainQuestions = await readQuestionsJsonl(stringOption(values, 'train', true));
+    const trainQuestions = await readQuestions(stringOption(values, 'train', true));
     const devFile = stringOption(values, 'dev');
-    const evalQuestions = devFile ? await readQuestionsJsonl(devFile) : [];
+    const evalQuestions = devFile ? await readQuestions(devFile) : [];
     const retriever = await openRetriever(values);
     const resume = values.resume === true;
     const policy = resume ? undefined : await loadPolicy(stringOption(values, 'model', true), { device: stringOption(values, 'device') ?? 'cpu' });

@@ -21,6 +21,8 @@ const buildStateSchema = z.object({
   onMalformed: z.enum(['skip', 'fail']),
   ann: z.enum(['hnsw', 'flat']),
   hnsw: hnswParamsSchema,
+  /** Dense indexes: the number of passage-range shards (absent: one). */
+  shards: z.number().int().min(1).optional(),
   /** How far it got: chunks done, the last corpus line they cover, and the data file sizes after them. */
   chunks: z.number().int().min(0),
   lastLine: z.number().int().min(0),

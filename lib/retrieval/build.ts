@@ -16,6 +16,7 @@ import { DOCUMENTS_FILE, DocumentStoreWriter, OFFSETS_FILE, writeFully } from '.
 import { embedderLabel, parseEmbedderSpec, type DenseEmbedder, type EmbedderSpec } from './embedder.js';
 import { createEmbedder } from './embedder-registry.js';
 import { MANIFEST_FILE, readManifest, specKey, writeManifest, type IndexManifest } from './manifest.js';
+import { hnswShardFile, shardRanges } from './shards.js';
 
 /** 'new' refuses a folder that holds an index or an unfinished build; 'resume' continues one; 'restart' wipes it. */
 export type BuildMode = 'new' | 'resume' | 'restart';
@@ -35,6 +36,11 @@ export interface BuildIndexOptions {
   /** Dense indexes only: 'hnsw' (default) also builds an HNSW graph; 'flat' keeps exact search only. */
   ann?: 'hnsw' | 'flat';
   hnsw?: Partial<HnswParams>;
+  /**
+   * Dense indexes: split the passages into this many contiguous ranges, each with its own HNSW graph, built one
+   * at a time (so building needs one shard's graph in memory) and searched together. Default 1.
+   */
+  shards?: number;
   onEvent?: (event: BuildEvent) => void;
   /** Aborting stops the build at the next chunk boundary (after its checkpoint); the build can then resume. */
   signal?: AbortSignal;
@@ -43,8 +49,8 @@ export interface BuildIndexOptions {
 export type BuildEvent =
   | { type: 'start'; resumed: boolean; fromChunk: number; fromLine: number; corpusBytes: number }
   | ({ type: 'malformed' } & MalformedLine)
-  | { type: 'chunk'; chunk: number; documents: number; lastLine: number; skippedLines: number; bytesRead: number; corpusBytes: number }
-  | { type: 'graph'; added: number; total: number }
+  | { type: 'chunk'; chunk: number; documents: number; lastLine: number; skippedLines: number; bytesRead: number; corpusBytes: number; passagesPerSecond: number }
+  | { type: 'graph'; added: number; total: number; shard: number; shards: number }
   | { type: 'done'; summary: BuildSummary };
 
 export interface BuildSummary {
@@ -57,6 +63,12 @@ export interface BuildSummary {
   skippedLines: number;
   chunks: number;
   ann: 'hnsw' | 'flat' | null;
+  /** Passage-range shards of a dense index (1 for BM25 and unsharded indexes). */
+  shards: number;
+  /** Ingest (read, store, embed) and HNSW time of this run, and its ingest throughput. */
+  ingestSeconds: number;
+  graphSeconds: number;
+  passagesPerSecond: number;
   /** True when the build continued from a checkpoint; `resumedFromChunk` says which chunk it started at. */
   resumed: boolean;
   resumedFromChunk: number;
@@ -81,8 +93,10 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   const ann = options.ann ?? 'hnsw';
   if (ann !== 'hnsw' && ann !== 'flat') throw new RangeError(`options.ann must be 'hnsw' or 'flat', got ${String(ann)}`);
   const hnsw = checkHnswParams({ ...DEFAULT_HNSW_PARAMS, ...(options.hnsw ?? {}) });
+  const shards = options.shards === undefined ? 1 : expectInteger(options.shards, 'options.shards', { min: 1, max: 4096 });
   const spec = typeof options.embedder === 'string' ? parseEmbedderSpec(options.embedder)
     : options.embedder === undefined ? parseEmbedderSpec('hashed') : options.embedder;
+  if (spec.kind === 'bm25' && shards > 1) throw new RexragError('--shards applies to dense indexes; a BM25 index is already split into segments', 'ERR_INVALID_ARG');
   const emit = options.onEvent ?? (() => {});
   const started = performance.now();
 
@@ -94,7 +108,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   const wanted: BuildState = {
     format: 'rexrag-build-state', version: 1,
     corpus: { path: corpus, bytes: corpusInfo.bytes, mtimeMs: corpusInfo.mtimeMs },
-    embedder: spec, chunkSize, onMalformed, ann, hnsw,
+    embedder: spec, chunkSize, onMalformed, ann, hnsw, ...(shards > 1 ? { shards } : {}),
     chunks: 0, lastLine: 0, skippedLines: 0, documents: 0, documentsBytes: 0, vectorsBytes: 0, phase: 'ingest',
   };
   let state: BuildState | undefined;
@@ -120,26 +134,38 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
 
   let current: BuildState = state ?? wanted;
   emit({ type: 'start', resumed: state !== undefined, fromChunk: current.chunks, fromLine: current.lastLine, corpusBytes: corpusInfo.bytes });
+  const documentsBefore = current.documents;
   if (current.phase === 'ingest') current = await ingest(out, current, embedder, emit, options.signal);
+  const ingestSeconds = (performance.now() - started) / 1000;
   if (current.documents === 0) {
     await clearIndexFolder(out);
     throw new RexragError(`${corpus} holds no valid documents`, 'ERR_INVALID_ARG');
   }
 
-  if (embedder && ann === 'hnsw') {
-    const graph = await buildHnswGraph(join(out, VECTORS_FILE), current.documents, embedder.dim, hnsw, {
-      chunkRows: chunkSize,
-      signal: options.signal,
-      onProgress: (added) => emit({ type: 'graph', added, total: current.documents }),
-    });
-    const temporary = temporarySibling(join(out, HNSW_FILE));
-    graph.writeIndexSync(temporary);
-    await syncFile(temporary);
-    await renameDurably(temporary, join(out, HNSW_FILE));
+  const ranges = embedder ? shardRanges(current.documents, shards) : [];
+  const graphFiles = ann !== 'hnsw' ? [] : shards === 1 ? [HNSW_FILE] : ranges.map((_, s) => hnswShardFile(s));
+  if (embedder) {
+    for (const [s, name] of graphFiles.entries()) {
+      // A shard graph already renamed into place by an interrupted run of the same build is complete.
+      if (shards > 1 && await exists(join(out, name))) continue;
+      const range = ranges[s]!;
+      const graph = await buildHnswGraph(join(out, VECTORS_FILE), range.count, embedder.dim, hnsw, {
+        chunkRows: chunkSize,
+        firstRow: range.first,
+        signal: options.signal,
+        onProgress: (added) => emit({ type: 'graph', added: range.first + added, total: current.documents, shard: s, shards }),
+      });
+      const temporary = temporarySibling(join(out, name));
+      graph.writeIndexSync(temporary);
+      await syncFile(temporary);
+      await renameDurably(temporary, join(out, name));
+      graph.initIndex({ maxElements: 1 }); // frees this shard's graph now, not whenever the GC gets to it
+    }
   }
+  const graphSeconds = (performance.now() - started) / 1000 - ingestSeconds;
 
   const files = [DOCUMENTS_FILE, OFFSETS_FILE];
-  if (embedder) files.push(VECTORS_FILE, ...(ann === 'hnsw' ? [HNSW_FILE] : []));
+  if (embedder) files.push(VECTORS_FILE, ...graphFiles);
   else for (let chunk = 0; chunk < current.chunks; chunk++) files.push(bm25SegmentFile(chunk));
   const sizes: Record<string, number> = {};
   for (const name of files) sizes[name] = (await stat(join(out, name))).size;
@@ -151,7 +177,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
     corpus: { path: corpus, bytes: corpusInfo.bytes, lines: current.lastLine, skippedLines: current.skippedLines },
     chunks: current.chunks,
     chunkSize,
-    ...(embedder ? { dense: { dim: embedder.dim, ann, ...(ann === 'hnsw' ? { hnsw } : {}) } } : { bm25: { segments: current.chunks } }),
+    ...(embedder ? { dense: { dim: embedder.dim, ann, ...(ann === 'hnsw' ? { hnsw } : {}), ...(shards > 1 ? { shards } : {}) } } : { bm25: { segments: current.chunks } }),
     files: sizes,
     createdAt: new Date().toISOString(),
   };
@@ -161,7 +187,9 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   const summary: BuildSummary = {
     out, kind: manifest.kind, embedder: spec, embedderName: embedderLabel(spec),
     documents: current.documents, lines: current.lastLine, skippedLines: current.skippedLines, chunks: current.chunks,
-    ann: embedder ? ann : null, resumed: state !== undefined, resumedFromChunk: state?.chunks ?? 0, alreadyComplete: false,
+    ann: embedder ? ann : null, shards: embedder ? shards : 1,
+    ingestSeconds, graphSeconds, passagesPerSecond: (current.documents - documentsBefore) / Math.max(ingestSeconds, 1e-9),
+    resumed: state !== undefined, resumedFromChunk: state?.chunks ?? 0, alreadyComplete: false,
     seconds: (performance.now() - started) / 1000,
   };
   emit({ type: 'done', summary });
@@ -177,6 +205,7 @@ async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | u
   try {
     if (embedder) vectors = await openVectors(join(out, VECTORS_FILE), resuming ? from.vectorsBytes : undefined);
     const skippedBefore = from.skippedLines;
+    const ingestStarted = performance.now();
     const batches = readCorpusBatches(from.corpus.path, {
       batchSize: from.chunkSize,
       onMalformed: from.onMalformed,
@@ -211,7 +240,8 @@ async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | u
         vectorsBytes,
       };
       await writeBuildState(out, current);
-      emit({ type: 'chunk', chunk: current.chunks - 1, documents: current.documents, lastLine: current.lastLine, skippedLines: current.skippedLines, bytesRead: batch.bytesRead, corpusBytes: from.corpus.bytes });
+      emit({ type: 'chunk', chunk: current.chunks - 1, documents: current.documents, lastLine: current.lastLine, skippedLines: current.skippedLines, bytesRead: batch.bytesRead, corpusBytes: from.corpus.bytes,
+        passagesPerSecond: (current.documents - from.documents) / Math.max((performance.now() - ingestStarted) / 1000, 1e-9) });
       signal?.throwIfAborted();
     }
   } finally {
@@ -257,6 +287,7 @@ function compareStates(saved: BuildState, wanted: BuildState): string[] {
   if (saved.onMalformed !== wanted.onMalformed) differences.push(`--on-malformed (${saved.onMalformed})`);
   if (saved.ann !== wanted.ann) differences.push(`the ANN setting (${saved.ann})`);
   if (JSON.stringify(saved.hnsw) !== JSON.stringify(wanted.hnsw)) differences.push('the HNSW parameters');
+  if ((saved.shards ?? 1) !== (wanted.shards ?? 1)) differences.push(`the number of shards (${saved.shards ?? 1})`);
   return differences;
 }
 
@@ -277,7 +308,7 @@ async function completeSummary(out: string, corpus: string, corpusBytes: number,
   return {
     out, kind: manifest.kind, embedder: manifest.embedder, embedderName: embedderLabel(manifest.embedder),
     documents: manifest.documents, lines: manifest.corpus.lines, skippedLines: manifest.corpus.skippedLines, chunks: manifest.chunks,
-    ann: manifest.dense?.ann ?? null, resumed: false, resumedFromChunk: manifest.chunks, alreadyComplete: true,
+    ann: manifest.dense?.ann ?? null, shards: manifest.dense?.shards ?? 1, ingestSeconds: 0, graphSeconds: 0, passagesPerSecond: 0, resumed: false, resumedFromChunk: manifest.chunks, alreadyComplete: true,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -292,7 +323,7 @@ export async function clearIndexFolder(folder: string): Promise<void> {
   const ours = new Set([DOCUMENTS_FILE, OFFSETS_FILE, VECTORS_FILE, HNSW_FILE]);
   const names = await readdir(folder).catch(() => [] as string[]);
   for (const name of names) {
-    if (ours.has(name) || /^bm25-\d+\.json$/.test(name) || /^\.(manifest\.json|build-state\.json|hnsw\.bin|bm25-\d+\.json)\.tmp-\d+$/.test(name)) {
+    if (ours.has(name) || /^(bm25-\d+\.json|hnsw-shard-\d+\.bin)$/.test(name) || /^\.(manifest\.json|build-state\.json|hnsw\.bin|hnsw-shard-\d+\.bin|bm25-\d+\.json)\.tmp-\d+$/.test(name)) {
       await rm(join(folder, name), { force: true });
     }
   }

@@ -124,16 +124,17 @@ export class HnswVectorSearch implements VectorSearch {
 }
 
 /**
- * Builds an HNSW graph from `count` vectors in a vectors file, reading `chunkRows` rows at a time and calling
- * `onProgress(added)` after each chunk; row i gets label i. Deterministic for a given file and params
- * (single-threaded insertion in row order with a fixed seed). Stops between chunks when `signal` aborts.
+ * Builds an HNSW graph from `count` vectors in a vectors file, starting at row `firstRow` (default 0; a shard),
+ * reading `chunkRows` rows at a time and calling `onProgress(added)` after each chunk; row firstRow + i gets
+ * label i. Deterministic for a given file and params (single-threaded insertion in row order with a fixed
+ * seed). Stops between chunks when `signal` aborts.
  */
 export async function buildHnswGraph(
   vectorsPath: string,
   count: number,
   dim: number,
   params: HnswParams,
-  options: { chunkRows?: number; onProgress?: (added: number) => void; signal?: AbortSignal } = {},
+  options: { chunkRows?: number; firstRow?: number; onProgress?: (added: number) => void; signal?: AbortSignal } = {},
 ): Promise<hnsw.HierarchicalNSW> {
   checkHnswParams(params);
   const chunkRows = options.chunkRows ?? 4096;
@@ -145,7 +146,7 @@ export async function buildHnswGraph(
       options.signal?.throwIfAborted();
       const rows = Math.min(chunkRows, count - first);
       const buffer = new Uint8Array(rows * dim * 4);
-      await readFully(handle, buffer, first * dim * 4);
+      await readFully(handle, buffer, ((options.firstRow ?? 0) + first) * dim * 4);
       const vectors = new Float32Array(buffer.buffer);
       for (let row = 0; row < rows; row++) {
         graph.addPoint(Array.from(vectors.subarray(row * dim, (row + 1) * dim)), first + row);
@@ -169,7 +170,8 @@ export class DenseSearcher implements Searcher {
   }
 
   describe(): Record<string, unknown> {
-    return { kind: 'dense', embedder: this.embedder.name, dim: this.embedder.dim, search: this.vectors.method };
+    const shards = (this.vectors as { shards?: readonly unknown[] }).shards?.length;
+    return { kind: 'dense', embedder: this.embedder.name, dim: this.embedder.dim, search: this.vectors.method, ...(shards ? { shards } : {}) };
   }
 
   async searchTexts(queries: readonly string[], k: number): Promise<ScoredIndex[][]> {

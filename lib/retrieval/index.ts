@@ -14,6 +14,7 @@ export { HashedEmbedder } from './hashed-embedder.js';
 export { Bm25Searcher } from './bm25.js';
 export { DEFAULT_HNSW_PARAMS, DenseSearcher, FlatVectorSearch, HnswVectorSearch } from './dense-index.js';
 export type { HnswParams, VectorSearch } from './dense-index.js';
+export { hnswShardFile, mergeTopK, shardRanges, ShardedVectorSearch } from './shards.js';
 export type { Searcher, ScoredIndex } from './searcher.js';
 export { buildIndex, clearIndexFolder } from './build.js';
 export type { BuildEvent, BuildIndexOptions, BuildMode, BuildSummary } from './build.js';

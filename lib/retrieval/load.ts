@@ -10,6 +10,7 @@ import { DocumentStore } from './doc-store.js';
 import { createEmbedder } from './embedder-registry.js';
 import { readManifest, type IndexManifest } from './manifest.js';
 import type { Searcher } from './searcher.js';
+import { hnswShardFile, loadFlatShard, shardRanges, ShardedVectorSearch } from './shards.js';
 
 export interface LoadIndexOptions {
   /** 'auto' (default): the HNSW graph when the index has one, else exact; 'exact': brute force; 'hnsw': require the graph. */
@@ -58,8 +59,18 @@ async function openSearcher(folder: string, manifest: IndexManifest, mode: 'auto
   if (embedder.dim !== dense.dim) throw new RexragError(`${folder}: the embedder gives ${embedder.dim} dims but the index has ${dense.dim}`, 'ERR_IO');
   const useGraph = dense.ann === 'hnsw' && mode !== 'exact';
   if (mode === 'hnsw' && !useGraph) throw new RexragError(`${folder} was built with --ann flat; it has no HNSW graph`, 'ERR_INVALID_ARG');
+  const ef = efSearch ?? dense.hnsw?.efSearch ?? 0;
+  if ((dense.shards ?? 1) > 1) {
+    // One searcher per passage-range shard; their hits are merged into one top-k (shards.ts).
+    const parts = await Promise.all(shardRanges(manifest.documents, dense.shards!).map(async ({ first, count }, s) => ({
+      first,
+      search: useGraph ? HnswVectorSearch.load(join(folder, hnswShardFile(s)), count, dense.dim, ef)
+        : await loadFlatShard(join(folder, VECTORS_FILE), first, count, dense.dim),
+    })));
+    return new DenseSearcher(embedder, new ShardedVectorSearch(parts));
+  }
   const vectors = useGraph
-    ? HnswVectorSearch.load(join(folder, HNSW_FILE), manifest.documents, dense.dim, efSearch ?? dense.hnsw!.efSearch)
+    ? HnswVectorSearch.load(join(folder, HNSW_FILE), manifest.documents, dense.dim, ef)
     : await FlatVectorSearch.load(join(folder, VECTORS_FILE), manifest.documents, dense.dim);
   return new DenseSearcher(embedder, vectors);
 }

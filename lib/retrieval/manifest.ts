@@ -55,6 +55,8 @@ const manifestSchema = z.object({
     dim: z.number().int().min(1),
     ann: z.enum(['hnsw', 'flat']),
     hnsw: hnswParamsSchema.optional(),
+    /** Contiguous passage-range shards, each with its own HNSW graph (hnsw-shard-NNN.bin); absent means one. */
+    shards: z.number().int().min(1).optional(),
   }).strict().optional(),
   bm25: z.object({ segments: z.number().int().min(1) }).strict().optional(),
   files: z.record(z.string(), z.number().int().min(0)),

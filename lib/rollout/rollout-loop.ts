@@ -498,6 +498,7 @@ class RolloutLoop {
       questionId: row.question.id,
       groupId: row.question.id,
       golds: [...row.question.golds],
+      ...(row.question.dataSource !== undefined ? { dataSource: row.question.dataSource } : {}),
       promptTokens: row.promptTokens,
       responseTokens: row.response,
       components: row.components,

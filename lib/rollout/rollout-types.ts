@@ -10,6 +10,8 @@ export interface RolloutQuestion {
   id: string | number;
   question: string;
   golds: string[];
+  /** The benchmark it comes from (Search-R1's `data_source`, e.g. `nq`); carried onto its trajectories. */
+  dataSource?: string;
 }
 
 /** Why a trajectory ended. */
@@ -86,6 +88,8 @@ export interface Trajectory {
   /** The GRPO group: the question id (a probe shares its source's). */
   groupId: string | number;
   golds: string[];
+  /** The question's data source, when it has one. */
+  dataSource?: string;
   promptTokens: number[];
   responseTokens: number[];
   /** Component code per response token (see components.ts). */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../config/resolve-config.js';
 import { rlConfigSchema, type RlConfigInput } from '../config/rl-config.js';
 import { RexragError } from '../errors.js';
+import { aggregateBySource, scoreTrajectories, sourceMetrics } from '../eval/by-source.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import type { Policy } from '../model/policy.js';
 import type { Retriever } from '../retrieval/types.js';
@@ -121,10 +122,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   const runEval = async (step: number) => {
     if (evalQuestions.length === 0) return;
     emit({ type: 'phase', step, phase: 'eval' });
-    const { trajectories: _unused, ...summary } = await evaluate({ policy, retriever, questions: evalQuestions, rollout: config.rollout });
+    const { trajectories, ...summary } = await evaluate({ policy, retriever, questions: evalQuestions, rollout: config.rollout });
     result.evals.push({ step, em: summary.em, f1: summary.f1, searchesMean: summary.searchesMean, answeredRate: summary.answeredRate });
     emit({ type: 'eval', step, result: summary });
-    await record({ step, 'eval/em': summary.em, 'eval/f1': summary.f1, 'eval/searches_mean': summary.searchesMean, 'eval/answered_rate': summary.answeredRate });
+    await record({ step, 'eval/em': summary.em, 'eval/f1': summary.f1, 'eval/searches_mean': summary.searchesMean, 'eval/answered_rate': summary.answeredRate, ...sourceMetrics(aggregateBySource(scoreTrajectories(trajectories))) });
   };
 
   if (firstStep === 0) await runEval(0);

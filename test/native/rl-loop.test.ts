@@ -70,9 +70,10 @@ test('rexrag train and rexrag eval run from the command line', async (t) => {
   t.is(trained.code, 0, trained.stderr);
   t.regex(trained.stderr, /step 1: reward/);
   t.is(JSON.parse(trained.stdout).steps, 1);
-  const evaluated = await runCli(['eval', '--model', join(out, 'model'), '--index', join(root, 'index'), '--questions', join(root, 'train.jsonl'), '--max-turns', '1', '--max-response-tokens', '4']);
+  const evaluated = await runCli(['eval', '--model', join(out, 'model'), '--index', join(root, 'index'), '--questions', join(root, 'train.jsonl'), '--max-turns', '1', '--max-response-tokens', '4', '--out', join(out, 'eval.json')]);
   t.is(evaluated.code, 0, evaluated.stderr);
-  t.is(JSON.parse(evaluated.stdout).questions, 4);
+  t.regex(evaluated.stdout, /^\| model \| \(none\) \(n=4\) \| avg \| overall \|/);
+  t.is(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).overall.n, 4);
   const bad = await runCli(['train', '--model', join(root, 'model'), '--index', join(root, 'index'), '--train', join(root, 'train.jsonl'), '--out', out, '--set', 'algorithm=ppo']);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /algorithm/);

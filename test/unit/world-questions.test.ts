@@ -87,8 +87,8 @@ test('train.jsonl and dev.jsonl read back through readQuestionsJsonl', async (t)
   const files = await writeWorldFiles(join(root, 'w'), world, { seed: 4 });
   const train = await readQuestionsJsonl(files.train);
   const dev = await readQuestionsJsonl(files.dev);
-  t.deepEqual(train, splits.train.map(({ id, question, golds }) => ({ id, question, golds })));
-  t.deepEqual(dev, splits.dev.map(({ id, question, golds }) => ({ id, question, golds })));
+  t.deepEqual(train, splits.train.map(({ id, question, golds }) => ({ id, question, golds, dataSource: 'rexrag-world' })));
+  t.deepEqual(dev, splits.dev.map(({ id, question, golds }) => ({ id, question, golds, dataSource: 'rexrag-world' })));
   t.is(files.trainQuestions, splits.train.length);
   t.is(files.devQuestions, splits.dev.length);
 });
