@@ -9,6 +9,7 @@ import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { makeTinyModelCommand } from './make-tiny-model.js';
 import { serveCommand } from './serve.js';
+import { sftCommand } from './sft.js';
 import type { Command } from './usage.js';
 
-export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, trainCommand, evalCommand, makeTinyModelCommand];
+export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, sftCommand, trainCommand, evalCommand, makeTinyModelCommand];

@@ -13,14 +13,16 @@ const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--
 
 function describe(event: LabEvent): string | undefined {
   if (event.type === 'stage') return `[${event.stage}] ${event.detail}`;
-  if (event.type === 'sft') return event.step === event.steps || event.step % 10 === 0 ? `[warm-up] step ${event.step}/${event.steps}: NLL ${event.nll.toFixed(3)}` : undefined;
+  if (event.type === 'sft') return event.step === event.steps || event.step % 100 === 0 ? `[warm-up] step ${event.step}/${event.steps}: NLL ${event.nll.toFixed(3)}` : undefined;
+  if (event.type === 'eval') {
+    return event.rows.filter((r) => r.hops !== 'all').map((r) => `[eval] ${r.method} step ${r.step}, ${r.hops}-hop: sampled EM ${r.em.toFixed(3)} [${r.emLow.toFixed(2)}, ${r.emHigh.toFixed(2)}] (${r.samples}), greedy ${r.greedyEm.toFixed(3)}, all-wrong ${r.allWrong.toFixed(2)}, searches ${r.searches.toFixed(2)}`).join('\n');
+  }
   const e = event.event;
   if (e.type === 'step') {
     const m = e.metrics;
     return `[${event.algorithm}] step ${e.step}: reward ${m['reward/mean']!.toFixed(3)}, dead ends ${m['deadend/rate']!.toFixed(2)}, ` +
       `probes kept ${m['probe/kept']}/${m['probe/generated']}, ${m['time/step_s']!.toFixed(1)} s`;
   }
-  if (e.type === 'eval') return `[${event.algorithm}] dev EM at step ${e.step}: ${e.result.em.toFixed(3)}`;
   return undefined;
 }
 

@@ -14,6 +14,10 @@ export const rolloutConfigSchema = z
     temperature: z.number().min(0).default(1),
     topP: z.number().gt(0).max(1).default(1),
     cohorts: z.number().int().min(1).default(2).describe('question cohorts run concurrently (retrieval overlaps generation)'),
+    promptTemplate: z
+      .enum(['search-r1', 'compact'])
+      .default('search-r1')
+      .describe("the user prompt: Search-R1's instruction + question (real models), or the question alone (small models trained on the protocol, e.g. the lab)"),
   })
   .strict();
 

@@ -47,3 +47,61 @@ export async function evaluate(options: {
     trajectories,
   };
 }
+
+export interface SampledEvalResult {
+  questions: number;
+  /** Rollouts in total (questions × samples). */
+  samples: number;
+  /** Mean EM over every sampled rollout. */
+  em: number;
+  /** Wilson 95% interval of `em` over the samples. */
+  emLow: number;
+  emHigh: number;
+  /** EM of each rollout, question-major (question i's samples at i·samples ...). */
+  rewards: number[];
+  trajectories: Trajectory[];
+}
+
+/**
+ * Sampled evaluation: `samples` rollouts per question at the rollout temperature (no probes), with the mean EM and
+ * its Wilson 95% interval. Greedy decoding (evaluate) can jump between checkpoints; this measures the policy.
+ */
+export async function evaluateSampled(options: {
+  policy: Policy;
+  retriever: Retriever;
+  questions: RolloutQuestion[];
+  rollout: RlConfig['rollout'];
+  samples: number;
+  seed: number;
+}): Promise<SampledEvalResult> {
+  const { policy, retriever, questions, rollout } = options;
+  const tokenizer = policy.tokenizer;
+  if (!tokenizer) throw new TypeError('the policy needs a tokenizer to be evaluated');
+  if (!Number.isInteger(options.samples) || options.samples < 1) throw new RangeError(`options.samples must be a positive integer, got ${options.samples}`);
+  const { temperature, topP, cohorts, ...loop } = rollout;
+  const trajectories = await runRolloutsInCohorts({
+    ...loop,
+    cohorts,
+    createSession: () => policy.createSession(),
+    tokenizer,
+    retriever,
+    questions,
+    groupSize: options.samples,
+    sampling: { temperature, topP, topK: 0, seed: options.seed },
+  });
+  const rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
+  const hits = rewards.reduce((a, b) => a + b, 0);
+  const [emLow, emHigh] = wilsonInterval(hits, rewards.length);
+  return { questions: questions.length, samples: rewards.length, em: rewards.length ? hits / rewards.length : 0, emLow, emHigh, rewards, trajectories };
+}
+
+/** The Wilson score interval of a proportion (`successes` of `n`) at z (default 1.96: 95%). [0, 1] when n is 0. */
+export function wilsonInterval(successes: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  if (successes < 0 || successes > n) throw new RangeError(`successes (${successes}) must be within [0, n = ${n}]`);
+  const p = successes / n;
+  const denominator = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}

@@ -151,7 +151,7 @@ class RolloutLoop {
   private addQuestions(): void {
     const { session, tokenizer, questions, groupSize } = this.settings.options;
     for (const question of questions) {
-      const promptText = tokenizer.applyChatTemplate(buildPromptMessages(question.question), { addGenerationPrompt: true });
+      const promptText = tokenizer.applyChatTemplate(buildPromptMessages(question.question, this.settings.options.promptTemplate), { addGenerationPrompt: true });
       const promptTokens = tokenizer.encode(promptText);
       for (let member = 0; member < groupSize; member++) {
         this.rows.push({
@@ -545,6 +545,7 @@ function checkOptions(options: RolloutOptions): Settings {
   const maxContextTokens = expectInteger(options.maxContextTokens ?? 4096, 'options.maxContextTokens', { min: 2 });
   const style = options.invalidNotice ?? 'rex';
   invalidActionNotice(style); // throws on an unknown style
+  buildPromptMessages('?', options.promptTemplate); // throws on an unknown prompt template
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
     throw new TypeError(`options.onEvent must be a function, got ${describe(options.onEvent)}`);
   }

@@ -1,5 +1,6 @@
 // The types of the multi-turn rollout loop: its options, its output trajectories, its events, and the hook that
 // REX-RAG probing plugs into. The loop itself is in rollout-loop.ts.
+import type { PromptTemplate } from './search-r1-prompt.js';
 import type { GenerationSession, SamplingOptions } from '../model/generation-types.js';
 import type { Retriever } from '../retrieval/types.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
@@ -90,6 +91,8 @@ export interface RolloutOptions {
   topk?: number;
   /** Default 'rex' ("\nMy action is invalid. "). */
   invalidNotice?: InvalidNoticeStyle;
+  /** How the question becomes the prompt (buildPromptMessages). Default 'search-r1'. */
+  promptTemplate?: PromptTemplate;
   /** Release the session rows of finished trajectories. Default true. */
   releaseFinishedRows?: boolean;
   onEvent?: (event: RolloutEvent) => void;
