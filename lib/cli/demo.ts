@@ -1,15 +1,17 @@
 // `rexrag demo` (what `npm start` runs): the embedded lab, REX-RAG against GRPO on a generated world, with
 // progress on stderr and the result table on stdout. `--self-check` only checks the native runtime.
 import { labSummaryText } from '../report/lab-report.js';
+import { LAB_REGIMES, type LabRegime } from '../lab/lab-settings.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
 import { numberOption, parseCommandArgs, stringOption } from './parse.js';
 import { CliUsageError, type Command } from './usage.js';
 
-const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--self-check]
+const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--self-check]
   Generates a multi-hop world, its corpus index and a tiny Qwen2 model, warms the model up on demonstrations,
   trains one copy with GRPO and one with REX-RAG, evaluates both and writes DIR/report.html (default runs/lab).
-  --scale test runs the same pipeline at toy size in seconds. --self-check only checks libtorch and the BLAS.`;
+  --scale test runs the same pipeline at toy size in seconds. --regime dead-ends: a demonstrator that almost always
+  answers multi-hop questions too early. --self-check only checks libtorch and the BLAS.`;
 
 function describe(event: LabEvent): string | undefined {
   if (event.type === 'stage') return `[${event.stage}] ${event.detail}`;
@@ -40,17 +42,20 @@ export const demoCommand: Command = {
   summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
   async run(argv) {
-    const values = parseCommandArgs(argv, { dir: { type: 'string' }, seed: { type: 'string' }, scale: { type: 'string' }, 'self-check': { type: 'boolean' } }, usage);
+    const values = parseCommandArgs(argv, { dir: { type: 'string' }, seed: { type: 'string' }, scale: { type: 'string' }, regime: { type: 'string' }, 'self-check': { type: 'boolean' } }, usage);
     if (!values) return 0;
     if (values['self-check']) return selfCheck();
     const scale = stringOption(values, 'scale') ?? 'demo';
     if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
+    const regime = stringOption(values, 'regime') ?? 'default';
+    if (!LAB_REGIMES.includes(regime as LabRegime)) throw new CliUsageError(`--regime must be one of ${LAB_REGIMES.join(', ')}, got "${regime}"`);
     const info = runtimeInfo();
     process.stderr.write(`rexrag lab on libtorch ${info.torchVersion}, ${info.numThreads} threads (${scale} scale)\n`);
     const result = await runLab({
       dir: stringOption(values, 'dir') ?? 'runs/lab',
       seed: numberOption(values, 'seed', 1, { integer: true, min: 0 }),
       scale,
+      regime: regime as LabRegime,
       onEvent: (event) => {
         const line = describe(event);
         if (line) process.stderr.write(`${line}\n`);

@@ -31,8 +31,24 @@ export const LAB_SHORTCUT: Record<string, number> = {
   'founder-country/3': 0.9,
 };
 
+/**
+ * The regimes of the lab: 'default' (LAB_SHORTCUT: some multi-hop templates are solvable at the warm start) and
+ * 'dead-ends', where the demonstrator almost always answers multi-hop questions too early, so no multi-hop
+ * template is solvable at the warm start and there is no sibling to transfer from: exploration has to find the
+ * extra searches.
+ */
+export type LabRegime = 'default' | 'dead-ends';
+export const LAB_REGIMES: readonly LabRegime[] = ['default', 'dead-ends'];
+
+/** The shortcut chances of a regime. */
+export function regimeShortcut(regime: LabRegime): Record<string, number> {
+  if (regime === 'default') return { ...LAB_SHORTCUT };
+  if (regime === 'dead-ends') return Object.fromEntries(Object.keys(LAB_SHORTCUT).map((id) => [id, 0.97]));
+  throw new RangeError(`regime must be one of ${LAB_REGIMES.join(', ')}, got ${JSON.stringify(regime)}`);
+}
+
 /** The lab's settings; RL settings are shared by both algorithms except `algorithm`. */
-export function labSettings(scale: LabScale, seed: number): LabSettings {
+export function labSettings(scale: LabScale, seed: number, regime: LabRegime = 'default'): LabSettings {
   const demo = scale === 'demo';
   const rl = rlConfigSchema.parse({
     steps: demo ? 40 : 2,
@@ -53,7 +69,7 @@ export function labSettings(scale: LabScale, seed: number): LabSettings {
       ? { countries: 5, cities: 15, people: 40, films: 25, companies: 25, distractorPeople: 12, distractorCities: 5 }
       : { countries: 2, cities: 3, people: 4, films: 3, companies: 3, distractorPeople: 2, distractorCities: 1 },
     model: demo ? { layers: 2, hidden: 128, heads: 4, kvHeads: 4, intermediate: 512 } : { layers: 1, hidden: 32, heads: 2, kvHeads: 2, intermediate: 64 },
-    demos: { count: demo ? 9_600 : 64, freshFraction: 0.7, shortcut: LAB_SHORTCUT },
+    demos: { count: demo ? 9_600 : 64, freshFraction: 0.7, shortcut: regimeShortcut(regime) },
     sft: { epochs: 1, batchSize: 32, lr: 1e-3, warmupSteps: demo ? 50 : 1 },
     rl,
     evalEvery: demo ? 10 : 1,

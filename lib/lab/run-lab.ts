@@ -21,7 +21,7 @@ import { listCheckpoints } from '../train/checkpoint.js';
 import { runRl, type RlEvent } from '../train/rl-loop.js';
 import { runSft } from '../train/sft.js';
 import { labEvaluate, type LabEvalRow } from './lab-eval.js';
-import { labSettings, type LabScale } from './lab-settings.js';
+import { labSettings, type LabRegime, type LabScale } from './lab-settings.js';
 
 export type LabEvent =
   | { type: 'stage'; stage: string; detail: string }
@@ -34,6 +34,7 @@ export interface LabOptions {
   dir: string;
   seed?: number;
   scale?: LabScale;
+  regime?: LabRegime;
   onEvent?: (event: LabEvent) => void;
 }
 
@@ -55,7 +56,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   const dir = resolve(options.dir);
   const seed = options.seed ?? 1;
   const scale = options.scale ?? 'demo';
-  const settings = labSettings(scale, seed);
+  const regime = options.regime ?? 'default';
+  const settings = labSettings(scale, seed, regime);
   const emit = (event: LabEvent) => options.onEvent?.(event);
   const seconds = () => (Date.now() - started) / 1000;
   const timings: [string, number][] = [];
@@ -91,17 +93,18 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     lap('warm start');
     const warmDir = sft.modelDir;
     const testSet = evalSet(questions.test, settings.evalQuestionsPerTemplate);
-    const evalAt = async (modelDir: string, method: string, step: number) => {
+    const evalAt = async (modelDir: string, method: string, step: number, samples: number) => {
       const policy = await loadPolicy(modelDir);
       try {
-        const rows = await labEvaluate({ policy, retriever, questions: testSet, rollout: settings.rl.rollout, samples: settings.evalSamples, seed: seed * 31 + 7, method, step });
+        const rows = await labEvaluate({ policy, retriever, questions: testSet, rollout: settings.rl.rollout, samples, seed: seed * 31 + 7, method, step });
         emit({ type: 'eval', rows });
         return rows;
       } finally {
         policy.dispose();
       }
     };
-    const warmRows = await evalAt(warmDir, 'warm-start', 0);
+    // The warm start gets one group's worth of samples per question, so its all-wrong share is that of RL groups at step 0.
+    const warmRows = await evalAt(warmDir, 'warm-start', 0, settings.rl.groupSize);
     lap('warm-start evaluation');
 
     // 3. GRPO and REX-RAG from the same warm start, same questions, same seeds, same budget.
@@ -124,7 +127,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       rows.push(...warmRows.map((row) => ({ ...row, method: algorithm })));
       for (const checkpoint of await listCheckpoints(join(runDir, 'checkpoints'))) {
         const step = Number(/step-(\d+)$/.exec(checkpoint)![1]);
-        rows.push(...(await evalAt(join(checkpoint, 'model'), algorithm, step)));
+        rows.push(...(await evalAt(join(checkpoint, 'model'), algorithm, step, settings.evalSamples)));
       }
       runs.push({ algorithm, steps: result.steps, trainSeconds, seconds: (Date.now() - runStarted) / 1000 });
       lap(algorithm);
@@ -139,8 +142,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
         ['model', `Qwen2, ${settings.model.layers} layers, hidden ${settings.model.hidden}, ${settings.model.heads} heads, tied embeddings, vocabulary ${tokenizer.vocabSize} (syllable BPE)`],
         ['warm-up', `${demos.length} demonstrations (70% in fresh mini-worlds), ${sft.steps} steps of ${settings.sft.batchSize}, lr ${settings.sft.lr}; NLL ${sft.nll[0]!.toFixed(2)} -> ${sft.nll[sft.nll.length - 1]!.toFixed(2)}`],
         ['RL', `${settings.rl.steps} steps x ${settings.rl.questionsPerStep} questions x ${settings.rl.groupSize} rollouts, compact prompt, lr ${settings.rl.trainer.optimizer.lr}, KL ${settings.rl.trainer.loss.klCoef} (k3)`],
-        ['evaluation', `every ${settings.evalEvery} steps: ${settings.evalSamples} sampled rollouts per question (T=${settings.rl.rollout.temperature}) with Wilson 95% intervals, and greedy`],
-        ['seed', String(seed)],
+        ['evaluation', `every ${settings.evalEvery} steps: ${settings.evalSamples} sampled rollouts per question (T=${settings.rl.rollout.temperature}; ${settings.rl.groupSize}, one RL group, at the warm start) with Wilson 95% intervals, and greedy`],
+        ['seed, regime', `${seed}, ${regime}`],
       ],
       rows,
       runs,
