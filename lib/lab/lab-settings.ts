@@ -51,7 +51,7 @@ export function regimeShortcut(regime: LabRegime): Record<string, number> {
 export function labSettings(scale: LabScale, seed: number, regime: LabRegime = 'default'): LabSettings {
   const demo = scale === 'demo';
   const rl = rlConfigSchema.parse({
-    steps: demo ? 40 : 2,
+    steps: demo ? 30 : 2,
     questionsPerStep: demo ? 16 : 4,
     groupSize: demo ? 5 : 3,
     seed,
@@ -69,7 +69,7 @@ export function labSettings(scale: LabScale, seed: number, regime: LabRegime = '
       ? { countries: 5, cities: 15, people: 40, films: 25, companies: 25, distractorPeople: 12, distractorCities: 5 }
       : { countries: 2, cities: 3, people: 4, films: 3, companies: 3, distractorPeople: 2, distractorCities: 1 },
     model: demo ? { layers: 2, hidden: 128, heads: 4, kvHeads: 4, intermediate: 512 } : { layers: 1, hidden: 32, heads: 2, kvHeads: 2, intermediate: 64 },
-    demos: { count: demo ? 9_600 : 64, freshFraction: 0.7, shortcut: regimeShortcut(regime) },
+    demos: { count: demo ? 8_000 : 64, freshFraction: 0.7, shortcut: regimeShortcut(regime) },
     sft: { epochs: 1, batchSize: 32, lr: 1e-3, warmupSteps: demo ? 50 : 1 },
     rl,
     evalEvery: demo ? 10 : 1,
