@@ -103,5 +103,6 @@ export function wilsonInterval(successes: number, n: number, z = 1.96): [number,
   const denominator = 1 + (z * z) / n;
   const centre = (p + (z * z) / (2 * n)) / denominator;
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // Clamped so the interval always holds p (rounding could otherwise put it just past p = 0 or 1).
+  return [Math.max(0, Math.min(p, centre - half)), Math.min(1, Math.max(p, centre + half))];
 }
