@@ -8,8 +8,10 @@ import { logprobsCommand } from './logprobs.js';
 import { rolloutCommand } from './rollout.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
+import { experimentCommand } from './experiment.js';
 import { makeTinyModelCommand } from './make-tiny-model.js';
 import { serveCommand } from './serve.js';
+import { sftCommand } from './sft.js';
 import type { Command } from './usage.js';
 
-export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, trainCommand, evalCommand, dataCommand, makeTinyModelCommand];
+export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, sftCommand, trainCommand, evalCommand, experimentCommand, dataCommand, makeTinyModelCommand];

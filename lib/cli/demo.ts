@@ -1,26 +1,30 @@
 // `rexrag demo` (what `npm start` runs): the embedded lab, REX-RAG against GRPO on a generated world, with
 // progress on stderr and the result table on stdout. `--self-check` only checks the native runtime.
 import { labSummaryText } from '../report/lab-report.js';
+import { LAB_REGIMES, type LabRegime } from '../lab/lab-settings.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
 import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
-const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--self-check]
+const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--self-check]
   Generates a multi-hop world, its corpus index and a tiny Qwen2 model, warms the model up on demonstrations,
   trains one copy with GRPO and one with REX-RAG, evaluates both and writes DIR/report.html (default runs/lab).
-  --scale test runs the same pipeline at toy size in seconds. --self-check only checks libtorch and the BLAS.`;
+  --scale test runs the same pipeline at toy size in seconds. --regime dead-ends: a demonstrator that almost always
+  answers multi-hop questions too early. --self-check only checks libtorch and the BLAS.`;
 
 function describe(event: LabEvent): string | undefined {
   if (event.type === 'stage') return `[${event.stage}] ${event.detail}`;
-  if (event.type === 'sft') return event.step === event.steps || event.step % 10 === 0 ? `[warm-up] step ${event.step}/${event.steps}: NLL ${event.nll.toFixed(3)}` : undefined;
+  if (event.type === 'sft') return event.step === event.steps || event.step % 100 === 0 ? `[warm-up] step ${event.step}/${event.steps}: NLL ${event.nll.toFixed(3)}` : undefined;
+  if (event.type === 'eval') {
+    return event.rows.filter((r) => r.hops !== 'all').map((r) => `[eval] ${r.method} step ${r.step}, ${r.hops}-hop: sampled EM ${r.em.toFixed(3)} [${r.emLow.toFixed(2)}, ${r.emHigh.toFixed(2)}] (${r.samples}), greedy ${r.greedyEm.toFixed(3)}, all-wrong ${r.allWrong.toFixed(2)}, searches ${r.searches.toFixed(2)}`).join('\n');
+  }
   const e = event.event;
   if (e.type === 'step') {
     const m = e.metrics;
     return `[${event.algorithm}] step ${e.step}: reward ${m['reward/mean']!.toFixed(3)}, dead ends ${m['deadend/rate']!.toFixed(2)}, ` +
       `probes kept ${m['probe/kept']}/${m['probe/generated']}, ${m['time/step_s']!.toFixed(1)} s`;
   }
-  if (e.type === 'eval') return `[${event.algorithm}] dev EM at step ${e.step}: ${e.result.em.toFixed(3)}`;
   return undefined;
 }
 
@@ -37,17 +41,20 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
-  options: { ...valueFlags('dir', 'seed', 'scale'), ...switchFlags('self-check') },
+  options: { ...valueFlags('dir', 'seed', 'scale', 'regime'), ...switchFlags('self-check') },
   async run(values) {
     if (values['self-check']) return selfCheck();
     const scale = stringOption(values, 'scale') ?? 'demo';
     if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
+    const regime = stringOption(values, 'regime') ?? 'default';
+    if (!LAB_REGIMES.includes(regime as LabRegime)) throw new CliUsageError(`--regime must be one of ${LAB_REGIMES.join(', ')}, got "${regime}"`);
     const info = runtimeInfo();
     process.stderr.write(`rexrag lab on libtorch ${info.torchVersion}, ${info.numThreads} threads (${scale} scale)\n`);
     const result = await runLab({
       dir: stringOption(values, 'dir') ?? 'runs/lab',
       seed: numberOption(values, 'seed', 1, { integer: true, min: 0 }),
       scale,
+      regime: regime as LabRegime,
       onEvent: (event) => {
         const line = describe(event);
         if (line) process.stderr.write(`${line}\n`);

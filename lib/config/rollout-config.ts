@@ -17,6 +17,10 @@ export const rolloutConfigSchema = z
       .enum(['end', 'notice'])
       .default('end')
       .describe("EOS before any action block: end the row (keeping the EOS as its last trained token) or, as the reference, drop the EOS, append the invalid-action notice and continue"),
+    promptTemplate: z
+      .enum(['search-r1', 'compact'])
+      .default('search-r1')
+      .describe("the user prompt: Search-R1's instruction + question (real models), or the question alone (small models trained on the protocol, e.g. the lab)"),
     cohorts: z.number().int().min(1).default(2).describe('question cohorts run concurrently (retrieval overlaps generation)'),
   })
   .strict();

@@ -1,39 +1,79 @@
 // Sizes of the embedded lab at each scale: 'demo' is what `npm start` runs (a few minutes on 2 cores), 'test' is
 // the same pipeline shrunk to seconds for the test suite.
 import { rlConfigSchema, type RlConfig } from '../config/rl-config.js';
+import type { LabWorldSizes } from '../data/lab-world.js';
 
 export type LabScale = 'demo' | 'test';
 
 export interface LabSettings {
-  world: { people: number; cities: number; countries: number; rivers: number; languages: number };
+  world: LabWorldSizes;
   model: { layers: number; hidden: number; heads: number; kvHeads: number; intermediate: number };
-  sft: { epochs: number; batchSize: number; lr: number; maxExamples: number };
+  demos: { count: number; freshFraction: number; shortcut: Record<string, number> };
+  sft: { epochs: number; batchSize: number; lr: number; warmupSteps: number };
   rl: RlConfig;
-  devQuestions: number;
+  /** Evaluate (sampled and greedy, on held-out test questions) every this many RL steps. */
+  evalEvery: number;
+  /** Sampled rollouts per test question in each evaluation. */
+  evalSamples: number;
+  /** Test questions evaluated per hop count (the first ones of each template, in world order). */
+  evalQuestionsPerTemplate: number;
+}
+
+/**
+ * The demonstrator's shortcut chance per template: multi-hop templates answer too early now and then, two of
+ * them almost always (those are where all-wrong groups, the dead ends REX-RAG targets, come from).
+ */
+export const LAB_SHORTCUT: Record<string, number> = {
+  'country-of-birth/2': 0.5,
+  'director-birthplace/2': 0.5,
+  'founder-birthplace/2': 0.9,
+  'director-country/3': 0.6,
+  'founder-country/3': 0.9,
+};
+
+/**
+ * The regimes of the lab: 'default' (LAB_SHORTCUT: some multi-hop templates are solvable at the warm start) and
+ * 'dead-ends', where the demonstrator almost always answers multi-hop questions too early, so no multi-hop
+ * template is solvable at the warm start and there is no sibling to transfer from: exploration has to find the
+ * extra searches.
+ */
+export type LabRegime = 'default' | 'dead-ends';
+export const LAB_REGIMES: readonly LabRegime[] = ['default', 'dead-ends'];
+
+/** The shortcut chances of a regime. */
+export function regimeShortcut(regime: LabRegime): Record<string, number> {
+  if (regime === 'default') return { ...LAB_SHORTCUT };
+  if (regime === 'dead-ends') return Object.fromEntries(Object.keys(LAB_SHORTCUT).map((id) => [id, 0.97]));
+  throw new RangeError(`regime must be one of ${LAB_REGIMES.join(', ')}, got ${JSON.stringify(regime)}`);
 }
 
 /** The lab's settings; RL settings are shared by both algorithms except `algorithm`. */
-export function labSettings(scale: LabScale, seed: number): LabSettings {
+export function labSettings(scale: LabScale, seed: number, regime: LabRegime = 'default'): LabSettings {
   const demo = scale === 'demo';
   const rl = rlConfigSchema.parse({
-    steps: demo ? 10 : 2,
-    questionsPerStep: demo ? 8 : 2,
-    groupSize: demo ? 4 : 2,
+    steps: demo ? 30 : 2,
+    questionsPerStep: demo ? 16 : 4,
+    groupSize: demo ? 5 : 3,
     seed,
-    rollout: { maxTurns: 3, maxResponseTokensPerTurn: demo ? 48 : 12, maxObservationTokens: 160, maxContextTokens: 1024, topk: 3, cohorts: 2 },
+    rollout: {
+      maxTurns: 4, maxResponseTokensPerTurn: 24, maxObservationTokens: 64, maxContextTokens: 512, topk: 1, cohorts: 2,
+      promptTemplate: 'compact',
+    },
     rex: { keepRatio: 0.12, budgetMultiple: 1 },
-    trainer: { optimizer: { lr: 2e-4, weightDecay: 0, maxGradNorm: 1 }, loss: { klCoef: 0.001 }, step: { miniBatchSize: demo ? 16 : 2 } },
-    eval: { every: demo ? 5 : 1, maxQuestions: demo ? 32 : 4 },
-    checkpoint: { every: 0, keepLast: 1 },
+    trainer: { optimizer: { lr: 1e-4, weightDecay: 0, maxGradNorm: 1 }, loss: { klCoef: 0.001 }, step: { miniBatchSize: 0 } },
+    eval: { every: 0, maxQuestions: 0 },
+    checkpoint: { every: demo ? 10 : 1, keepLast: 1000 },
   });
   return {
-    world: demo ? { people: 60, cities: 25, countries: 10, rivers: 8, languages: 6 } : { people: 12, cities: 8, countries: 4, rivers: 3, languages: 3 },
-    model: demo ? { layers: 4, hidden: 128, heads: 4, kvHeads: 2, intermediate: 384 } : { layers: 2, hidden: 64, heads: 4, kvHeads: 2, intermediate: 128 },
-    // Measured: 200 demonstrations x 4 epochs at lr 1e-2 reached dev EM 0.025; more distinct examples help more
-    // than more epochs (150 x 8 epochs memorised them: NLL 0.41, EM 0.025), so the demo uses every train question.
-    // A third epoch over them moved the final NLL only from 1.49 to 1.37 for 50% more warm-up time.
-    sft: demo ? { epochs: 2, batchSize: 8, lr: 1e-2, maxExamples: 448 } : { epochs: 1, batchSize: 8, lr: 1e-2, maxExamples: 16 },
+    world: demo
+      ? { countries: 5, cities: 15, people: 40, films: 25, companies: 25, distractorPeople: 12, distractorCities: 5 }
+      : { countries: 2, cities: 3, people: 4, films: 3, companies: 3, distractorPeople: 2, distractorCities: 1 },
+    model: demo ? { layers: 2, hidden: 128, heads: 4, kvHeads: 4, intermediate: 512 } : { layers: 1, hidden: 32, heads: 2, kvHeads: 2, intermediate: 64 },
+    demos: { count: demo ? 8_000 : 64, freshFraction: 0.7, shortcut: regimeShortcut(regime) },
+    sft: { epochs: 1, batchSize: 32, lr: 1e-3, warmupSteps: demo ? 50 : 1 },
     rl,
-    devQuestions: rl.eval.maxQuestions,
+    evalEvery: demo ? 10 : 1,
+    evalSamples: demo ? 2 : 1,
+    evalQuestionsPerTemplate: demo ? 25 : 2,
   };
 }

@@ -4,7 +4,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { buildTinyTokenizer } from '../tokenizer/tiny-tokenizer.js';
+import { buildTinyTokenizer, type TinyTokenizerFiles } from '../tokenizer/tiny-tokenizer.js';
 import { expectBoolean, expectInteger, expectNumber, expectObject, expectString } from '../validate.js';
 import { float32ToBfloat16 } from './bfloat16.js';
 import { parseModelConfig, type Qwen2Config } from './hf-config.js';
@@ -33,6 +33,8 @@ export interface TinyModelOptions {
    * default the built-in English episodes (TINY_CORPUS).
    */
   tokenizerText?: string;
+  /** Ready-made tokenizer files (e.g. buildLabTokenizer's); when given, `merges` and `tokenizerText` are unused. */
+  tokenizer?: TinyTokenizerFiles;
   maxPositionEmbeddings?: number;
   ropeTheta?: number;
   rmsNormEps?: number;
@@ -135,7 +137,7 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const initStd = expectNumber(options.initStd ?? 0.02, 'options.initStd', { min: 0 });
 
   const tokenizerText = options.tokenizerText === undefined ? undefined : expectString(options.tokenizerText, 'options.tokenizerText', { nonEmpty: true });
-  const tokenizer = buildTinyTokenizer(merges, tokenizerText);
+  const tokenizer = options.tokenizer ?? buildTinyTokenizer(merges, tokenizerText);
   const vocabSize = expectInteger(options.vocabSize ?? Math.ceil(tokenizer.vocabSize / 64) * 64, 'options.vocabSize', { min: tokenizer.vocabSize });
   const config = parseModelConfig({
     architectures: ['Qwen2ForCausalLM'],

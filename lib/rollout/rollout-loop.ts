@@ -152,7 +152,7 @@ class RolloutLoop {
   private addQuestions(): void {
     const { session, tokenizer, questions, groupSize } = this.settings.options;
     for (const question of questions) {
-      const promptText = tokenizer.applyChatTemplate(buildPromptMessages(question.question), { addGenerationPrompt: true });
+      const promptText = tokenizer.applyChatTemplate(buildPromptMessages(question.question, this.settings.promptTemplate), { addGenerationPrompt: true });
       const promptTokens = tokenizer.encode(promptText);
       if (promptTokens.length >= this.settings.maxContextTokens) {
         throw new RexragError(

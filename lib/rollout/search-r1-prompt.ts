@@ -27,7 +27,18 @@ export function searchR1Prompt(question: string): string {
   return `${INSTRUCTION}Question: ${preprocessQuestion(question)}\n`;
 }
 
-/** The conversation for a question: one user message, as Search-R1's parquet `prompt` column holds it. */
-export function buildPromptMessages(question: string): ChatMessage[] {
-  return [{ role: 'user', content: searchR1Prompt(question) }];
+/**
+ * How a question becomes the user message: 'search-r1' (the default, for real models) prepends Search-R1's
+ * instruction; 'compact' is the preprocessed question alone, for small models trained on the protocol (the lab).
+ */
+export type PromptTemplate = 'search-r1' | 'compact';
+
+/** The prompt templates, for validation and usage texts. */
+export const PROMPT_TEMPLATES: readonly PromptTemplate[] = ['search-r1', 'compact'];
+
+/** The conversation for a question: one user message, as Search-R1's parquet `prompt` column holds it by default. */
+export function buildPromptMessages(question: string, template: PromptTemplate = 'search-r1'): ChatMessage[] {
+  if (template === 'search-r1') return [{ role: 'user', content: searchR1Prompt(question) }];
+  if (template === 'compact') return [{ role: 'user', content: preprocessQuestion(question) }];
+  throw new RangeError(`prompt template must be one of ${PROMPT_TEMPLATES.join(', ')}, got ${JSON.stringify(template)}`);
 }

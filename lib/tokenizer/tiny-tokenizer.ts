@@ -28,7 +28,8 @@ export interface TinyTokenizerFiles {
 
 const byteLevelStage = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
 
-function pipeline(): Record<string, unknown> {
+/** Qwen2's normalizer, split + ByteLevel pre-tokenizer, post-processor and decoder (tokenizer.json stages). */
+export function qwen2Pipeline(): Record<string, unknown> {
   return {
     normalizer: { type: 'NFC' },
     pre_tokenizer: {
@@ -46,7 +47,7 @@ function pipeline(): Record<string, unknown> {
 /** Splits `text` into byte-level words exactly as the tiny tokenizer's own pre-tokenizer does. */
 function preTokenize(text: string): string[] {
   const vocab = Object.fromEntries(byteSymbolsInVocabOrder.map((symbol, id) => [symbol, id]));
-  const bare = { ...pipeline(), added_tokens: [], model: { type: 'BPE', vocab, merges: [] } };
+  const bare = { ...qwen2Pipeline(), added_tokens: [], model: { type: 'BPE', vocab, merges: [] } };
   const tokenizer = new (Tokenizer as unknown as new (json: object, config: object) => {
     pre_tokenizer: { pre_tokenize(text: string): string[] };
   })(bare, {});
@@ -88,7 +89,7 @@ export function buildTinyTokenizer(merges = 400, text: string = TINY_CORPUS): Ti
     truncation: null,
     padding: null,
     added_tokens: addedTokens,
-    ...pipeline(),
+    ...qwen2Pipeline(),
     model: {
       type: 'BPE',
       dropout: null,

@@ -15,14 +15,23 @@ test('runLab trains GRPO and REX-RAG from one warm start and writes a report', a
   const result = await runLab({ dir, seed: 2, scale: 'test', onEvent: (e) => e.type === 'stage' && stages.push(e.stage) });
   t.deepEqual(stages, ['world', 'model', 'warm-up', 'grpo', 'rex-rag']);
   t.deepEqual(result.summary.runs.map((r) => r.algorithm), ['grpo', 'rex-rag']);
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { rows: Record<string, unknown>[] };
   for (const run of result.summary.runs) {
     t.is(run.steps.length, 2);
-    t.is(run.evals.length, 3, 'evaluated at steps 0, 1 and 2');
     t.true(existsSync(join(dir, 'runs', run.algorithm, 'metrics.jsonl')));
-    t.true(existsSync(join(dir, 'runs', run.algorithm, 'model', 'model.safetensors')));
+    const rows = summary.rows.filter((r) => r.method === run.algorithm && r.hops === 'all');
+    t.deepEqual(rows.map((r) => r.step), [0, 1, 2], 'the warm start and every checkpoint are evaluated');
+    for (const row of rows) {
+      t.true((row.emLow as number) <= (row.em as number) && (row.em as number) <= (row.emHigh as number));
+      t.is(row.split, 'test');
+      t.true((row.samples as number) > 0);
+      t.is(typeof row.greedyEm, 'number');
+    }
   }
+  t.true(existsSync(join(dir, 'warm', 'model', 'model.safetensors')));
+  t.true(existsSync(join(dir, 'demos.jsonl')));
   const html = readFileSync(result.reportPath, 'utf8');
-  t.regex(html, /<svg[\s\S]*Dev exact match/);
+  t.regex(html, /<svg[\s\S]*Held-out multi-hop EM/);
   t.regex(html, /REX-RAG/);
 });
 
