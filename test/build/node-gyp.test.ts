@@ -11,6 +11,7 @@ import test from 'ava';
 import { packageRoot } from '../helpers/paths.js';
 
 test('node-gyp builds a loadable addon from binding.gyp', (t) => {
+  t.timeout(20 * 60_000, 'a full node-gyp build takes minutes on 2 busy cores'); // ava's default of 5 min is for the other tests
   const scratch = mkdtempSync(join(tmpdir(), 'rexrag-gyp-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
   cpSync(join(packageRoot, 'binding.gyp'), join(scratch, 'binding.gyp'));
