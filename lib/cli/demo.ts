@@ -1,17 +1,20 @@
 // `rexrag demo` (what `npm start` runs): the embedded lab, REX-RAG against GRPO on a generated world, with
 // progress on stderr and the result table on stdout. `--self-check` only checks the native runtime.
 import { labSummaryText } from '../report/lab-report.js';
+import { LAB_METHODS, parseLabMethods } from '../lab/lab-methods.js';
 import { LAB_REGIMES, type LabRegime } from '../lab/lab-settings.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
 import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
-const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--self-check]
+const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--methods LIST] [--resume] [--self-check]
   Generates a multi-hop world, its corpus index and a tiny Qwen2 model, warms the model up on demonstrations,
   trains one copy with GRPO and one with REX-RAG, evaluates both and writes DIR/report.html (default runs/lab).
   --scale test runs the same pipeline at toy size in seconds. --regime dead-ends: a demonstrator that almost always
-  answers multi-hop questions too early. --self-check only checks libtorch and the BLAS.`;
+  answers multi-hop questions too early. --methods: comma-separated, from ${LAB_METHODS.join(', ')}
+  (default grpo,rex-rag). --resume keeps the warm start and the methods a previous run of DIR finished.
+  --self-check only checks libtorch and the BLAS.`;
 
 function describe(event: LabEvent): string | undefined {
   if (event.type === 'stage') return `[${event.stage}] ${event.detail}`;
@@ -41,13 +44,20 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
-  options: { ...valueFlags('dir', 'seed', 'scale', 'regime'), ...switchFlags('self-check') },
+  options: { ...valueFlags('dir', 'seed', 'scale', 'regime', 'methods'), ...switchFlags('self-check', 'resume') },
   async run(values) {
     if (values['self-check']) return selfCheck();
     const scale = stringOption(values, 'scale') ?? 'demo';
     if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
     const regime = stringOption(values, 'regime') ?? 'default';
     if (!LAB_REGIMES.includes(regime as LabRegime)) throw new CliUsageError(`--regime must be one of ${LAB_REGIMES.join(', ')}, got "${regime}"`);
+    const methodsText = stringOption(values, 'methods');
+    let methods;
+    try {
+      methods = methodsText === undefined ? undefined : parseLabMethods(methodsText);
+    } catch (error) {
+      throw new CliUsageError(`--methods: ${(error as Error).message}`);
+    }
     const info = runtimeInfo();
     process.stderr.write(`rexrag lab on libtorch ${info.torchVersion}, ${info.numThreads} threads (${scale} scale)\n`);
     const result = await runLab({
@@ -55,6 +65,8 @@ export const demoCommand = defineCommand({
       seed: numberOption(values, 'seed', 1, { integer: true, min: 0 }),
       scale,
       regime: regime as LabRegime,
+      methods,
+      resume: values.resume === true,
       onEvent: (event) => {
         const line = describe(event);
         if (line) process.stderr.write(`${line}\n`);

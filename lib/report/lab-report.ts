@@ -4,7 +4,8 @@ import type { LabEvalRow } from '../lab/lab-eval.js';
 import { lineChartSvg, type ChartSeries } from './line-chart.js';
 
 export interface LabRunSummary {
-  algorithm: 'grpo' | 'rex-rag';
+  /** The lab method (lib/lab/lab-methods.ts). */
+  algorithm: string;
   steps: { step: number; metrics: Record<string, number> }[];
   /** Training time (rollouts + updates + checkpoints). */
   trainSeconds: number;
@@ -24,8 +25,12 @@ export interface LabSummary {
   notes: string[];
 }
 
-const COLORS: Record<string, string> = { grpo: '#d62728', 'rex-rag': '#1f77b4' };
-const NAMES: Record<string, string> = { grpo: 'GRPO', 'rex-rag': 'REX-RAG' };
+const COLORS: Record<string, string> = {
+  grpo: '#d62728', 'rex-rag': '#1f77b4', 'rex-rag-no-correction': '#2ca02c', 'rex-rag-no-filter': '#9467bd', 'rex-rag-coarse': '#ff7f0e',
+};
+const NAMES: Record<string, string> = {
+  grpo: 'GRPO', 'rex-rag': 'REX-RAG', 'rex-rag-no-correction': 'REX-RAG, no correction', 'rex-rag-no-filter': 'REX-RAG, no filter', 'rex-rag-coarse': 'REX-RAG, coarse density',
+};
 
 function escapeHtml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);

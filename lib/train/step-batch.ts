@@ -72,9 +72,23 @@ export function buildStepData(rollouts: StepRollouts, algorithm: RlAlgorithm): S
     'rollout/searches_mean': mean(originals.map((t) => t.searches.length)),
     'rollout/response_tokens_mean': mean(originals.map((t) => t.responseTokens.length)),
     'rollout/answered_rate': mean(originals.map((t) => (t.finishReason === 'answer' ? 1 : 0))),
+    'rollout/generated_tokens': trajectories.reduce((sum, t) => sum + sampledTokens(t), 0),
     ...selection.metrics,
   };
   return { batch, trained, rewards: trainedRewards, metrics };
+}
+
+/**
+ * Tokens the policy sampled for this trajectory: its model tokens (loss mask 1), except, for a probe, the failed
+ * prefix copied from its source and the spliced exploration prompt (neither was sampled for the probe).
+ */
+export function sampledTokens(t: Trajectory): number {
+  let count = 0;
+  t.lossMask.forEach((inLoss, k) => {
+    const copied = t.isProbe && t.probePromptStart !== null && (k < t.probePromptStart || t.components[k] === COMPONENT['probe-prompt']);
+    if (inLoss === 1 && !copied) count += 1;
+  });
+  return count;
 }
 
 /**
