@@ -23,7 +23,7 @@ import { retrievalWorkload } from './workloads/retrieval.js';
 
 const WORKLOADS: Workload[] = [limitsWorkload, parityWorkload, generationWorkload, logprobsWorkload, grpoWorkload, retrievalWorkload];
 /** Workloads whose figures need the machine limits; --only runs the limits first for them. */
-const NEEDS_LIMITS = new Set(['generation', 'grpo']);
+const NEEDS_LIMITS = new Set(['generation', 'grpo', 'retrieval']);
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only NAME] [-- --threads N] [-- --keep-temp]
   --quick       every workload at reduced size (a few minutes)

@@ -268,4 +268,6 @@ export interface NativeBinding {
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;
   matmulBenchmark(options: MatmulOptions): Promise<MatmulResult>;
+  /** Exact inner-product top k of each query row over the vector rows (native/core/vector_search.h), best first. */
+  flatSearch(vectors: Float32Array, dim: number, queries: Float32Array, k: number, chunkRows: number): { indices: Int32Array; scores: Float32Array };
 }

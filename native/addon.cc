@@ -8,6 +8,7 @@
 #include "napi/encoder.h"
 #include "napi/handles.h"
 #include "napi/runtime.h"
+#include "napi/vector_search.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_trainer(env, exports);
   rexrag::napi::register_encoder(env, exports);
   rexrag::napi::register_checks(env, exports);
+  rexrag::napi::register_vector_search(env, exports);
   return exports;
 }
 

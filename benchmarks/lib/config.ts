@@ -110,7 +110,6 @@ export interface Sizes {
   retrieval: {
     passages: number;
     queries: number;
-    exactQueries: number;
     k: number;
     embedder: HashedEmbedderSpec;
     hnsw: HnswParams;
@@ -162,7 +161,6 @@ export function benchmarkSizes(quick: boolean, threads: number): Sizes {
     retrieval: {
       passages: quick ? 20_000 : 100_000,
       queries: quick ? 300 : 2000,
-      exactQueries: quick ? 60 : 200,
       k: 3,
       embedder: { ...DEFAULT_HASHED_SPEC },
       hnsw: { ...DEFAULT_HNSW_PARAMS },
