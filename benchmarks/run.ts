@@ -16,12 +16,13 @@ import { BUSY_THRESHOLD, createQuietBudget } from './lib/quiet.js';
 import { renderMarkdownTable, renderTable, single } from './lib/report.js';
 import { generationWorkload } from './workloads/generation.js';
 import { grpoWorkload } from './workloads/grpo.js';
+import { labStepWorkload } from './workloads/lab-step.js';
 import { limitsWorkload } from './workloads/limits.js';
 import { logprobsWorkload } from './workloads/logprobs.js';
 import { parityWorkload } from './workloads/parity.js';
 import { retrievalWorkload } from './workloads/retrieval.js';
 
-const WORKLOADS: Workload[] = [limitsWorkload, parityWorkload, generationWorkload, logprobsWorkload, grpoWorkload, retrievalWorkload];
+const WORKLOADS: Workload[] = [limitsWorkload, parityWorkload, generationWorkload, logprobsWorkload, grpoWorkload, labStepWorkload, retrievalWorkload];
 /** Workloads whose figures need the machine limits; --only runs the limits first for them. */
 const NEEDS_LIMITS = new Set(['generation', 'grpo', 'retrieval']);
 
