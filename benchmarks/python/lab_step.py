@@ -2,7 +2,6 @@
 # (KV cache, passages prefilled between turns), a no-grad forward for the behaviour log-probs, then one GRPO
 # update (grpo.py's loss, backward, clip_grad_norm_, AdamW). Same prompts, passages and sizes as rexrag; no stop
 # strings or EOS, so both sides generate every token.
-import math
 
 import torch
 
@@ -66,7 +65,7 @@ def main():
         phases = {"rollout": rolled - start, "score": scored - rolled, "update": end - scored, "total": end - start}
         if step > 0 and (best is None or phases["total"] < best["total"]):  # step 0 warms up
             best = phases
-    write_result({"ok": True, **best, "tokens": tokens, "finite": math.isfinite(best["total"])})
+    write_result({"ok": True, **best, "tokens": tokens})
 
 
 if __name__ == "__main__":
