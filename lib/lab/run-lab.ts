@@ -13,7 +13,7 @@ import { generateLabWorld, labQuestions, type LabQuestion } from '../data/lab-wo
 import { sftDemosJsonl } from '../data/sft-demos.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { writeTinyModel } from '../model/tiny-model.js';
-import { labReportHtml, type LabSummary } from '../report/lab-report.js';
+import { labExamples, labReportHtml, type LabSummary } from '../report/lab-report.js';
 import { buildIndex } from '../retrieval/build.js';
 import { LocalRetriever } from '../retrieval/local-retriever.js';
 import { buildLabTokenizer } from '../tokenizer/lab-tokenizer.js';
@@ -155,7 +155,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       ],
     };
     const reportPath = join(dir, 'report.html');
-    await writeFile(reportPath, labReportHtml(summary));
+    await writeFile(reportPath, await labReportHtml(summary, await labExamples(join(dir, 'runs'), runs.map((r) => r.algorithm))));
     await writeFile(join(dir, 'summary.json'), `${JSON.stringify({ rows, setting: summary.setting, timings, seconds: seconds() }, null, 2)}\n`);
     return { dir, reportPath, summary, seconds: seconds() };
   } finally {
