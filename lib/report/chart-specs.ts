@@ -13,17 +13,21 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Colours of the lab's methods (others take the tableau10 palette in order). */
 const METHOD_COLORS: Record<string, string> = { grpo: '#d62728', 'rex-rag': '#1f77b4', 'warm-start': '#7f7f7f' };
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+/** For methods other than the lab's: colours far from GRPO's red and REX-RAG's blue. */
+const OTHER_METHOD_PALETTE = ['#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 const METHOD_NAMES: Record<string, string> = { grpo: 'GRPO', 'rex-rag': 'REX-RAG', 'warm-start': 'warm start' };
 
-/** How a method is named in charts and tables (`rex-rag` → `REX-RAG`; unknown names as they are). */
+/** How a method is named in charts and tables (`rex-rag` → `REX-RAG`, `rex-rag-no-filter` → `REX-RAG no filter`). */
 export function methodLabel(method: string): string {
-  return METHOD_NAMES[method] ?? method;
+  if (METHOD_NAMES[method]) return METHOD_NAMES[method]!;
+  return method.startsWith('rex-rag-') ? `REX-RAG ${method.slice('rex-rag-'.length).replace(/-/g, ' ')}` : method;
 }
 
 /** The colour of each name: the lab's fixed colours for its methods (when `byMethod`), the palette in order for the rest. */
 export function seriesColors(names: readonly string[], byMethod = false): string[] {
   let next = 0;
-  return names.map((name) => (byMethod && METHOD_COLORS[name] ? METHOD_COLORS[name]! : PALETTE[next++ % PALETTE.length]!));
+  const palette = byMethod ? OTHER_METHOD_PALETTE : PALETTE;
+  return names.map((name) => (byMethod && METHOD_COLORS[name] ? METHOD_COLORS[name]! : palette[next++ % palette.length]!));
 }
 
 function colorScale(names: readonly string[], byMethod: boolean): { domain: string[]; range: string[] } {
@@ -47,6 +51,8 @@ export interface MetricChartOptions {
   width?: number | 'container';
   height?: number;
   title?: string;
+  /** Legend columns (default 4); 0 draws no legend (when the page shows the colours elsewhere). */
+  legendColumns?: number;
 }
 
 /** One metric over steps (or time) for several runs: one line per run, raw values faint behind a smoothed line. */
@@ -74,7 +80,10 @@ export function metricChartSpec(options: MetricChartOptions): ChartSpec {
     data: { name: 'table', values: options.points as unknown as Record<string, unknown>[] },
     encoding: {
       x: time ? { field: 'minutes', type: 'quantitative', title: 'minutes since start' } : { field: 'step', type: 'quantitative', title: 'step' },
-      color: { field: 'run', type: 'nominal', scale: colorScale(runs, false), legend: { orient: 'bottom', title: null, labelLimit: 400, labelFontSize: 12, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } },
+      color: {
+        field: 'run', type: 'nominal', scale: colorScale(runs, false),
+        legend: options.legendColumns === 0 ? null : { orient: 'bottom', columns: options.legendColumns ?? 4, title: null, labelLimit: 260, labelFontSize: 12, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 },
+      },
     },
     layer: options.smoothed ? [{ mark: { type: 'line', strokeWidth: 1, opacity: 0.25 }, encoding: { y: y('value') } }, line] : [line],
   };
@@ -99,7 +108,7 @@ export function emBandsSpec(rows: readonly EmRow[], options: { hops?: number | s
   const values = rows.filter((r) => String(r.hops) === hops).map((r) => ({ ...r, label: methodLabel(r.method) }));
   const methods = distinct(values.map((r) => r.method));
   const scale = colorScale(methods, true);
-  const color = { field: 'label', type: 'nominal' as const, scale: { domain: methods.map(methodLabel), range: scale.range }, legend: { orient: 'bottom' as const, title: null, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
+  const color = { field: 'label', type: 'nominal' as const, scale: { domain: methods.map(methodLabel), range: scale.range }, legend: { orient: 'bottom' as const, title: null, labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
   const hopsLabel = hops === 'multi' ? 'multi-hop' : hops === 'all' ? 'all questions' : `${hops}-hop`;
   return {
     $schema: SCHEMA,
@@ -153,7 +162,7 @@ export function seriesChartSpec(options: {
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'RL step' },
       y: { field: 'value', type: 'quantitative', title: options.yTitle, ...(options.yDomain ? { scale: { domain: options.yDomain } } : {}) },
-      color: { field: 'label', type: 'nominal', scale: { domain: byMethod ? names.map(methodLabel) : names, range: scale.range }, legend: { orient: 'bottom', title: null, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } },
+      color: { field: 'label', type: 'nominal', scale: { domain: byMethod ? names.map(methodLabel) : names, range: scale.range }, legend: { orient: 'bottom', title: null, labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } },
       tooltip: [{ field: 'label', title: 'series' }, { field: 'step', type: 'quantitative' }, { field: 'value', type: 'quantitative', format: '.4~g' }],
     },
   };

@@ -19,6 +19,9 @@ test('emBandsSpec keeps one hop group, one band and line per method, in the lab 
   t.is(spec.data.values.length, 6);
   t.deepEqual(spec.encoding.color.scale.domain, ['GRPO', 'REX-RAG']);
   t.deepEqual(spec.encoding.color.scale.range, ['#d62728', '#1f77b4']);
+  const withAblation = emBandsSpec([...rows, { method: 'rex-rag-no-filter', step: 0, hops: 'multi', em: 0.1, emLow: 0, emHigh: 0.2 }]) as unknown as typeof spec;
+  t.deepEqual(withAblation.encoding.color.scale.domain, ['GRPO', 'REX-RAG', 'REX-RAG no filter']);
+  t.is(withAblation.encoding.color.scale.range[2], '#2ca02c', 'other methods avoid the lab colours');
   const oneHop = emBandsSpec(rows, { hops: 1 }) as unknown as { data: { values: { em: number }[] } };
   t.true(oneHop.data.values.every((r) => r.em === 0.9));
 });

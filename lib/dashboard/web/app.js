@@ -54,8 +54,8 @@ async function embed(element, spec, previous) {
   return vegaEmbed(element, spec, { renderer: 'svg', actions: false });
 }
 
-function chartSpec(points, metric, width, height) {
-  return metricChartSpec({ points, metric, x: state.x, smoothed: state.smoothing > 0, runs: runNames(), width, height });
+function chartSpec(points, metric, width, height, legendColumns) {
+  return metricChartSpec({ points, metric, x: state.x, smoothed: state.smoothing > 0, runs: runNames(), width, height, legendColumns });
 }
 
 async function draw() {
@@ -70,7 +70,8 @@ async function draw() {
     if (state.metric) {
       mainPoints = metricPoints(visibleRuns(), state.metric, state.smoothing);
       const element = $('main-chart');
-      views.main = await embed(element, chartSpec(mainPoints, state.metric, Math.max(320, element.clientWidth - 70), 320), views.main);
+      const width = Math.max(320, element.clientWidth - 80);
+      views.main = await embed(element, chartSpec(mainPoints, state.metric, width, 320, Math.max(1, Math.floor(width / 280))), views.main);
     }
     await drawOverview();
     draws++;
@@ -104,7 +105,7 @@ async function drawOverview() {
   }
   if (metrics.length === 0) grid.innerHTML = '<p class="muted">none of the usual metrics yet</p>';
   for (const [metric, entry] of views.overview) {
-    entry.view = await embed(entry.element, chartSpec(metricPoints(visibleRuns(), metric, state.smoothing), metric, 270, 150), entry.view);
+    entry.view = await embed(entry.element, chartSpec(metricPoints(visibleRuns(), metric, state.smoothing), metric, Math.max(240, entry.element.clientWidth - 80), 150, 0), entry.view);
   }
 }
 
