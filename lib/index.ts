@@ -60,7 +60,7 @@ export { emBandsSpec, metricChartSpec, methodLabel, rangeBandsSpec, seriesChartS
 export type { ChartSpec, EmRow, MetricChartOptions, RangeRow, SeriesPoint } from './report/chart-specs.js';
 export { elapsedMinutes, metricNames, metricPoints, smoothEma } from './report/metric-series.js';
 export type { MetricLine, MetricPoint, RunMetrics } from './report/metric-series.js';
-export { renderFigure, specToSvg, svgToPng } from './report/render-figure.js';
+export { renderFigure, specToSvg } from './report/figures.js';
 export { trajectoryHtml } from './report/trajectory-html.js';
 export { startDashboard } from './dashboard/server.js';
 export type { Dashboard, DashboardOptions } from './dashboard/server.js';

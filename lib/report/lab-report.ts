@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { LabEvalRow } from '../lab/lab-eval.js';
 import { sampleSteps, readSamples, type TrajectorySample } from '../train/run-samples.js';
 import { methodLabel } from './chart-specs.js';
+import { specToSvg } from './figures.js';
 import { labChartSpecs } from './lab-charts.js';
 import { escapeHtml, TRAJECTORY_CSS, trajectoryHtml, trajectoryLegendHtml } from './trajectory-html.js';
 
@@ -106,8 +107,6 @@ function table(rows: string[][], header?: string[]): string {
 
 /** The full report as one HTML page: charts as inline SVG, no scripts, no external resources. */
 export async function labReportHtml(summary: LabSummary, examples: readonly LabExamples[] = []): Promise<string> {
-  // Loaded here, not at import: Vega and resvg are heavy, and every CLI command imports this module through demo.
-  const { specToSvg } = await import('./render-figure.js');
   const charts = await Promise.all(labChartSpecs(summary.rows, summary.runs).map(async ({ spec }) => `<figure>${await specToSvg(spec)}</figure>`));
   const evalRows = summary.rows.map((r) => [methodLabel(r.method), String(r.step), String(r.hops), pct(r), String(r.samples), r.greedyEm.toFixed(3), r.allWrong.toFixed(2), r.searches.toFixed(2)]);
   const trajectories = examples.filter((e) => e.samples.length > 0).map((e) =>
