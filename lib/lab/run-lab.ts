@@ -96,7 +96,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     const evalAt = async (modelDir: string, method: string, step: number, samples: number) => {
       const policy = await loadPolicy(modelDir);
       try {
-        const rows = await labEvaluate({ policy, retriever, questions: testSet, rollout: settings.rl.rollout, samples, seed: seed * 31 + 7, method, step });
+        const samplesDir = method === 'warm-start' ? join(dir, 'warm') : join(dir, 'runs', method);
+        const rows = await labEvaluate({ policy, retriever, questions: testSet, rollout: settings.rl.rollout, samples, seed: seed * 31 + 7, method, step, samplesDir });
         emit({ type: 'eval', rows });
         return rows;
       } finally {

@@ -122,7 +122,7 @@ figure{margin:0}${TRAJECTORY_CSS}</style>
 ${table(summaryRows(summary), HEADER)}
 <h2>Charts</h2>
 <div class="charts">${charts.join('\n')}</div>
-${trajectories ? `<h2>Example trajectories (training rollouts)</h2>\n${trajectoryLegendHtml()}\n${trajectories}` : ''}
+${trajectories ? `<h2>Example trajectories</h2>\n${trajectoryLegendHtml()}\n${trajectories}` : ''}
 <h2>Every evaluation</h2>
 ${table(evalRows, ['method', 'step', 'hops', 'sampled EM [95% CI]', 'samples', 'greedy EM', 'all-wrong share', 'searches per rollout'])}
 <h2>Setting</h2>

@@ -114,21 +114,24 @@ export function trajectorySamples(options: {
 }
 
 /**
- * The samples of a run, written as they come: each `add` rewrites its step's file atomically with everything
- * added for that step so far (training and evaluation samples of one step share a file). A resumed run that
- * repeats a step replaces its file.
+ * The samples of a run, written as they come. `add` replaces, in its step's file, the samples of the phases it
+ * brings and keeps the others, atomically: training and evaluation samples of a step share a file whoever writes
+ * them (the RL loop, the lab's evaluations), and a resumed run that repeats a step replaces its samples.
  */
 export class SampleLog {
-  private readonly byStep = new Map<number, TrajectorySample[]>();
-
   constructor(private readonly runDir: string) {}
 
   async add(step: number, samples: readonly TrajectorySample[]): Promise<void> {
     if (samples.length === 0) return;
-    const all = [...(this.byStep.get(step) ?? []), ...samples];
-    this.byStep.set(step, all);
+    const phases = new Set(samples.map((s) => s.phase));
+    let kept: TrajectorySample[] = [];
+    try {
+      kept = (await readSamples(this.runDir, step)).filter((s) => !phases.has(s.phase));
+    } catch {
+      // no file for this step yet
+    }
     await mkdir(join(this.runDir, 'samples'), { recursive: true });
-    await writeFileAtomic(samplesPath(this.runDir, step), all.map((s) => `${JSON.stringify(s)}\n`).join(''));
+    await writeFileAtomic(samplesPath(this.runDir, step), [...kept, ...samples].map((s) => `${JSON.stringify(s)}\n`).join(''));
   }
 }
 

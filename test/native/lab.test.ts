@@ -34,7 +34,12 @@ test('runLab trains GRPO and REX-RAG from one warm start and writes a report', a
   for (const title of ['Held-out sampled EM, multi-hop', 'Dead-end rate', 'Importance ratio']) t.regex(html, new RegExp(`<svg[\\s\\S]*${title}`), title);
   t.regex(html, /REX-RAG/);
   // Each run kept sample trajectories (step 1), and the report shows some.
-  for (const run of result.summary.runs) t.true(existsSync(join(dir, 'runs', run.algorithm, 'samples', 'step-00000001.jsonl')), run.algorithm);
+  // Evaluations keep theirs too (the warm start's in warm/).
+  for (const run of result.summary.runs) {
+    const phases = readFileSync(join(dir, 'runs', run.algorithm, 'samples', 'step-00000001.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { phase: string }).phase);
+    t.deepEqual([...new Set(phases)], ['train', 'eval'], run.algorithm);
+  }
+  t.true(existsSync(join(dir, 'warm', 'samples', 'step-00000000.jsonl')));
   t.regex(html, /Example trajectories[\s\S]*<div class="traj">[\s\S]*class="seg seg-model"/);
   t.notRegex(html, /<script/, 'the report is static');
 });

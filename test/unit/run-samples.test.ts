@@ -32,18 +32,19 @@ test('pickSampleIndices: up to half probes (kept and right first), then original
   t.deepEqual(pickSampleIndices(rows.slice(3), rewards.slice(3), 3), [2, 1, 0]);
 });
 
-test('SampleLog writes one file per step with everything added for it; readSamples skips torn lines', async (t) => {
+test('SampleLog keeps one file per step; adding a phase replaces that phase and keeps the others; readSamples skips torn lines', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rexrag-samples-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const log = new SampleLog(dir);
   const sample = (phase: 'train' | 'eval') => ({ step: 5, phase, question: 'q?', segments: [{ kind: 'model' as const, text: '<answer> x </answer>' }] });
+  await log.add(5, [sample('train'), sample('train')]);
+  await new SampleLog(dir).add(5, [sample('eval')]);
   await log.add(5, [sample('train')]);
-  await log.add(5, [sample('eval')]);
   await log.add(10, []);
   t.is(samplesPath(dir, 5), join(dir, 'samples', 'step-00000005.jsonl'));
   t.deepEqual(await sampleSteps(dir), [5]);
   appendFileSync(samplesPath(dir, 5), '{"step": 5, "question": "torn');
-  t.deepEqual((await readSamples(dir, 5)).map((s) => s.phase), ['train', 'eval']);
+  t.deepEqual((await readSamples(dir, 5)).map((s) => s.phase), ['eval', 'train']);
   t.is(readFileSync(samplesPath(dir, 5), 'utf8').split('\n').length, 3);
   await t.throwsAsync(readSamples(dir, 7), { code: 'ERR_INVALID_ARG', message: /no samples for step 7/ } as never);
   t.deepEqual(await sampleSteps(join(dir, 'missing')), []);
