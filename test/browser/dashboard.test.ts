@@ -1,6 +1,6 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core against a dashboard over two
 // fixture runs. No console errors, both runs drawn, a line appended to a run's metrics.jsonl drawn without a
-// reload, another metric selected and drawn, the sample trajectories shown. Saves the README's screenshot.
+// reload, another metric selected and drawn, time on the x axis, the sample trajectories shown. Saves the README's screenshot.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,13 @@ if (!existsSync(executablePath)) {
     const points = await page.evaluate(() => window.rexragDashboard!.mainPoints());
     t.is(points.find((p) => p.run === 'grpo' && p.step === 3)?.value, fixtureLine('grpo', 3)['deadend/rate']);
     t.regex((await page.locator('#main-chart svg').textContent()) ?? '', /deadend\/rate/);
+
+    // Time on the x axis (minutes since each run started, from wall_time) redraws with that axis.
+    const drawn = await page.evaluate(() => window.rexragDashboard!.draws);
+    await page.check('input[name=x][value=time]');
+    await page.waitForFunction((count) => window.rexragDashboard!.draws > count, drawn, { timeout: 30_000 });
+    t.regex((await page.locator('#main-chart svg').textContent()) ?? '', /minutes since start/);
+    await page.check('input[name=x][value=step]');
 
     // The samples panel shows REX-RAG's trajectories with the spliced prompt and retrieved passages marked.
     await page.waitForSelector('#samples .seg-probe-prompt', { timeout: 30_000 });
