@@ -55,6 +55,19 @@ export { evaluateResumable } from './eval/run-eval.js';
 export { evaluateCheckpoints, runCheckpoints } from './eval/checkpoint-sweep.js';
 export { exactMatch, extractAnswer, normalizeAnswer, scoreAnswer, substringExactMatch, tokenF1 } from './reward/qa-em.js';
 
+// Charts, figures, the dashboard and sample trajectories.
+export { emBandsSpec, metricChartSpec, methodLabel, rangeBandsSpec, seriesChartSpec, seriesColors } from './report/chart-specs.js';
+export type { ChartSpec, EmRow, MetricChartOptions, RangeRow, SeriesPoint } from './report/chart-specs.js';
+export { elapsedMinutes, metricNames, metricPoints, smoothEma } from './report/metric-series.js';
+export type { MetricLine, MetricPoint, RunMetrics } from './report/metric-series.js';
+export { renderFigure, specToSvg } from './report/figures.js';
+export { trajectoryHtml } from './report/trajectory-html.js';
+export { startDashboard } from './dashboard/server.js';
+export type { Dashboard, DashboardOptions } from './dashboard/server.js';
+export { findRuns } from './dashboard/find-runs.js';
+export { readSamples, sampleSteps, samplesPath } from './train/run-samples.js';
+export type { SampleSegment, TrajectorySample } from './train/run-samples.js';
+
 // Configuration.
 export { lossConfigSchema, optimizerConfigSchema, stepConfigSchema, trainerConfigSchema } from './config/train-config.js';
 export type { LossConfig, OptimizerConfig, StepConfig, TrainerConfig } from './config/train-config.js';

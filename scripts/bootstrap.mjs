@@ -85,6 +85,22 @@ function ensureSystemPackages() {
   }
 }
 
+// 1b. For `npm test` only: Debian's chromium, which the dashboard's browser test drives. Optional: when it cannot
+// be installed the bootstrap goes on and that test reports itself skipped.
+function ensureTestBrowser() {
+  if (!process.argv.includes('--with-browser') || process.env.REXRAG_SKIP_APT === '1') return;
+  if (existsSync('/usr/bin/chromium') || !commandExists('dpkg-query')) return;
+  const install = 'apt-get update && apt-get install -y chromium';
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let result;
+  log('installing Debian\'s chromium for the dashboard\'s browser test');
+  if (process.getuid?.() === 0) result = spawnSync('sh', ['-c', install], { cwd: root, stdio: 'inherit', env });
+  else if (commandExists('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) {
+    result = spawnSync('sudo', ['-n', 'sh', '-c', `DEBIAN_FRONTEND=noninteractive ${install}`], { cwd: root, stdio: 'inherit' });
+  }
+  if (result?.status !== 0) log(`could not install chromium (run as root: ${install}); the browser test will be skipped`);
+}
+
 // 2. node_modules, in step with package-lock.json.
 function ensureNodeModules() {
   const stamp = join(root, 'node_modules', '.rexrag-lock-stamp');
@@ -127,6 +143,7 @@ if (process.argv.includes('--addon-only')) {
   ensureAddon();
 } else {
   ensureSystemPackages();
+  ensureTestBrowser();
   ensureNodeModules();
   ensureAddon();
   ensureTypeScript();

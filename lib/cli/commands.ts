@@ -1,4 +1,5 @@
 // The list of CLI commands, in the order `rexrag --help` shows them.
+import { dashboardCommand } from './dashboard.js';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
@@ -14,4 +15,4 @@ import { serveCommand } from './serve.js';
 import { sftCommand } from './sft.js';
 import type { Command } from './usage.js';
 
-export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, sftCommand, trainCommand, evalCommand, experimentCommand, dataCommand, makeTinyModelCommand];
+export const commands: readonly Command[] = [demoCommand, infoCommand, generateCommand, logprobsCommand, indexCommand, serveCommand, rolloutCommand, sftCommand, trainCommand, evalCommand, experimentCommand, dashboardCommand, dataCommand, makeTinyModelCommand];

@@ -26,6 +26,13 @@ export const rlConfigSchema = z
       })
       .strict()
       .default({ every: 5, maxQuestions: 0 }),
+    samples: z
+      .object({
+        every: z.number().int().min(0).default(5).describe('keep sample training rollouts at step 1 and every N steps (0: none)'),
+        count: z.number().int().min(0).default(4).describe('trajectories kept per sampled step and per evaluation (0: none)'),
+      })
+      .strict()
+      .default({ every: 5, count: 4 }),
     checkpoint: z
       .object({
         every: z.number().int().min(0).default(0).describe('save every N steps (0: only at the end)'),

@@ -6,6 +6,7 @@ import { evaluate, evaluateSampled, wilsonInterval } from '../eval/evaluate.js';
 import type { Policy } from '../model/policy.js';
 import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
+import { SampleLog, trajectorySamples } from '../train/run-samples.js';
 
 /** One row of summary.json. */
 export interface LabEvalRow {
@@ -28,6 +29,8 @@ export interface LabEvalRow {
 /** Evaluates `policy` on `questions`; rows for every hop group. */
 export async function labEvaluate(options: {
   policy: Policy; retriever: Retriever; questions: LabQuestion[]; rollout: RlConfig['rollout']; samples: number; seed: number; method: string; step: number;
+  /** A run folder that keeps a few of the greedy rollouts as this step's 'eval' samples (samples/step-N.jsonl). */
+  samplesDir?: string;
 }): Promise<LabEvalRow[]> {
   const { questions } = options;
   const sampled = await evaluateSampled({ ...options });
@@ -41,6 +44,13 @@ export async function labEvaluate(options: {
     entry.searches.push(t.searches.length);
   });
   for (const t of greedy.trajectories) byQuestion.get(String(t.questionId))!.greedy = scoreAnswer(t.responseText, t.golds, { metric: 'em' });
+  if (options.samplesDir && options.policy.tokenizer) {
+    await new SampleLog(options.samplesDir).add(options.step, trajectorySamples({
+      step: options.step, phase: 'eval', trajectories: greedy.trajectories, count: 4, tokenizer: options.policy.tokenizer,
+      rewards: greedy.trajectories.map((t) => byQuestion.get(String(t.questionId))!.greedy),
+      questions: new Map(questions.map((q) => [q.id, q.question])),
+    }));
+  }
   const groups: [LabEvalRow['hops'], (q: LabQuestion) => boolean][] = [
     [1, (q) => q.hops === 1], [2, (q) => q.hops === 2], [3, (q) => q.hops === 3], ['multi', (q) => q.hops > 1], ['all', () => true],
   ];

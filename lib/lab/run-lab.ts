@@ -15,7 +15,7 @@ import { generateLabWorld, labQuestions, type LabQuestion } from '../data/lab-wo
 import { sftDemosJsonl } from '../data/sft-demos.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { writeTinyModel } from '../model/tiny-model.js';
-import { labReportHtml, type LabSummary } from '../report/lab-report.js';
+import { labExamples, labReportHtml, type LabSummary } from '../report/lab-report.js';
 import { buildIndex } from '../retrieval/build.js';
 import { LocalRetriever } from '../retrieval/local-retriever.js';
 import { buildLabTokenizer } from '../tokenizer/lab-tokenizer.js';
@@ -117,7 +117,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     const evalAt = async (modelDir: string, method: string, step: number, samples: number) => {
       const policy = await loadPolicy(modelDir);
       try {
-        const rows = await labEvaluate({ policy, retriever, questions: testSet, rollout: settings.rl.rollout, samples, seed: seed * 31 + 7, method, step });
+        const samplesDir = method === 'warm-start' ? join(dir, 'warm') : join(dir, 'runs', method);
+        const rows = await labEvaluate({ policy, retriever, questions: testSet, rollout: settings.rl.rollout, samples, seed: seed * 31 + 7, method, step, samplesDir });
         emit({ type: 'eval', rows });
         return rows;
       } finally {
@@ -212,7 +213,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
       ],
     };
     const reportPath = join(dir, 'report.html');
-    await writeFile(reportPath, labReportHtml(summary));
+    await writeFile(reportPath, await labReportHtml(summary, await labExamples(join(dir, 'runs'), runs.map((r) => r.algorithm))));
     const runSeconds = runs.map((run) => ({ method: run.algorithm, trainSeconds: run.trainSeconds, seconds: run.seconds }));
     await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify({ rows, runs: runSeconds, setting: summary.setting, timings, seconds: seconds() }, null, 2)}\n`);
     return { dir, reportPath, summary, seconds: seconds() };

@@ -1,7 +1,14 @@
-// The lab's self-contained HTML report (setting, held-out EM with 95% intervals per method and step, charts of
-// sampled EM, training reward and dead-end rate) and the terminal table of warm-start vs final sampled EM.
+// The lab's self-contained HTML report: the result table, charts drawn from the shared Vega-Lite specs (held-out
+// EM bands, reward, dead-end rate, probe success and counts, per-token-kind ratio ranges) as inline SVG, example
+// trajectories from the runs' samples, every evaluation and the setting; plus the terminal summary table.
+import { join } from 'node:path';
+
 import type { LabEvalRow } from '../lab/lab-eval.js';
-import { lineChartSvg, type ChartSeries } from './line-chart.js';
+import { sampleSteps, readSamples, type TrajectorySample } from '../train/run-samples.js';
+import { methodLabel } from './chart-specs.js';
+import { specToSvg } from './figures.js';
+import { labChartSpecs } from './lab-charts.js';
+import { escapeHtml, TRAJECTORY_CSS, trajectoryHtml, trajectoryLegendHtml } from './trajectory-html.js';
 
 export interface LabRunSummary {
   /** The lab method (lib/lab/lab-methods.ts). */
@@ -25,17 +32,6 @@ export interface LabSummary {
   notes: string[];
 }
 
-const COLORS: Record<string, string> = {
-  grpo: '#d62728', 'rex-rag': '#1f77b4', 'rex-rag-no-correction': '#2ca02c', 'rex-rag-no-filter': '#9467bd', 'rex-rag-coarse': '#ff7f0e',
-};
-const NAMES: Record<string, string> = {
-  grpo: 'GRPO', 'rex-rag': 'REX-RAG', 'rex-rag-no-correction': 'REX-RAG, no correction', 'rex-rag-no-filter': 'REX-RAG, no filter', 'rex-rag-coarse': 'REX-RAG, coarse density',
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-}
-
 const pct = (row: LabEvalRow) => `${row.em.toFixed(3)} [${row.emLow.toFixed(3)}, ${row.emHigh.toFixed(3)}]`;
 
 /** Terminal rows: per method and hop group, sampled EM with interval at the warm start and at the last step, and greedy EM. */
@@ -50,7 +46,7 @@ export function summaryRows(summary: LabSummary): string[][] {
       if (!start || !end) continue;
       const separated = end.emLow > start.emHigh ? 'up' : end.emHigh < start.emLow ? 'down' : 'overlap';
       out.push([
-        NAMES[run.algorithm]!, String(hops), pct(start), `${pct(end)} @${last}`, (end.em - start.em).toFixed(3), separated,
+        methodLabel(run.algorithm), String(hops), pct(start), `${pct(end)} @${last}`, (end.em - start.em).toFixed(3), separated,
         `${start.greedyEm.toFixed(3)} -> ${end.greedyEm.toFixed(3)}`, `${start.allWrong.toFixed(2)} -> ${end.allWrong.toFixed(2)}`, String(end.samples),
       ]);
     }
@@ -71,47 +67,63 @@ export function labSummaryText(summary: LabSummary): string {
   return `held-out test questions (entities never seen in training)\n${align([HEADER, ...summaryRows(summary)])}\n\ntime: ${timing}`;
 }
 
-function emSeries(summary: LabSummary, hops: LabEvalRow['hops']): ChartSeries[] {
-  return summary.runs.flatMap((run) => {
-    const rows = summary.rows.filter((r) => r.method === run.algorithm && r.hops === hops).sort((a, b) => a.step - b.step);
-    const color = COLORS[run.algorithm]!;
-    return [
-      { name: NAMES[run.algorithm]!, color, points: rows.map((r) => [r.step, r.em] as [number, number]) },
-      { name: `${NAMES[run.algorithm]} 95% low`, color: `${color}66`, points: rows.map((r) => [r.step, r.emLow] as [number, number]) },
-      { name: `${NAMES[run.algorithm]} 95% high`, color: `${color}66`, points: rows.map((r) => [r.step, r.emHigh] as [number, number]) },
-    ];
-  });
+/** Example trajectories of one method for the report. */
+export interface LabExamples {
+  method: string;
+  samples: TrajectorySample[];
 }
 
-function metricSeries(summary: LabSummary, key: string): ChartSeries[] {
-  return summary.runs.map((run) => ({
-    name: NAMES[run.algorithm]!, color: COLORS[run.algorithm]!,
-    points: run.steps.filter((s) => key in s.metrics).map((s) => [s.step, s.metrics[key]!] as [number, number]),
-  }));
+/**
+ * A few trajectories worth reading from a run's samples: a kept probe (right ones first; it shows the spliced
+ * prompt), then a right and a wrong original, from the latest steps that have them.
+ */
+export function chooseExamples(samples: readonly TrajectorySample[], count = 3): TrajectorySample[] {
+  const latestFirst = [...samples].sort((a, b) => b.step - a.step);
+  const probe = latestFirst.filter((s) => s.isProbe).sort((a, b) => Number(b.kept ?? false) - Number(a.kept ?? false) || (b.reward ?? 0) - (a.reward ?? 0))[0];
+  const originals = latestFirst.filter((s) => !s.isProbe);
+  const right = originals.find((s) => (s.reward ?? 0) > 0);
+  const wrong = originals.find((s) => (s.reward ?? 0) === 0);
+  const chosen = [probe, right, wrong].filter((s): s is TrajectorySample => s !== undefined);
+  for (const s of originals) if (chosen.length < count && !chosen.includes(s)) chosen.push(s);
+  return chosen.slice(0, count);
 }
 
-/** The full report as one HTML page (inline SVG, no external resources). */
-export function labReportHtml(summary: LabSummary): string {
-  const charts = [
-    lineChartSvg({ title: 'Held-out multi-hop EM (sampled, 95% interval)', xLabel: 'training step', yLabel: 'EM', series: emSeries(summary, 'multi'), yRange: [0, 1] }),
-    lineChartSvg({ title: 'Held-out 1-hop EM (sampled, 95% interval)', xLabel: 'training step', yLabel: 'EM', series: emSeries(summary, 1), yRange: [0, 1] }),
-    lineChartSvg({ title: 'Training reward (original rollouts)', xLabel: 'training step', yLabel: 'mean EM', series: metricSeries(summary, 'reward/mean'), yRange: [0, 1] }),
-    lineChartSvg({ title: 'Dead-end rate (groups with all rollouts wrong)', xLabel: 'training step', yLabel: 'rate', series: metricSeries(summary, 'deadend/rate'), yRange: [0, 1] }),
-  ];
-  const table = (rows: string[][], header?: string[]) =>
-    `<table>${header ? `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>` : ''}${rows
-      .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
-      .join('')}</table>`;
-  const evalRows = summary.rows.map((r) => [NAMES[r.method] ?? r.method, String(r.step), String(r.hops), pct(r), String(r.samples), r.greedyEm.toFixed(3), r.allWrong.toFixed(2), r.searches.toFixed(2)]);
+/** Reads the samples of each method's run folder (runsDir/<method>) and picks its examples; runs without samples give none. */
+export async function labExamples(runsDir: string, methods: readonly string[], count = 3): Promise<LabExamples[]> {
+  const out: LabExamples[] = [];
+  for (const method of methods) {
+    const dir = join(runsDir, method);
+    const all: TrajectorySample[] = [];
+    for (const step of await sampleSteps(dir)) all.push(...(await readSamples(dir, step)));
+    out.push({ method, samples: chooseExamples(all, count) });
+  }
+  return out;
+}
+
+function table(rows: string[][], header?: string[]): string {
+  return `<table>${header ? `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>` : ''}${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .join('')}</table>`;
+}
+
+/** The full report as one HTML page: charts as inline SVG, no scripts, no external resources. */
+export async function labReportHtml(summary: LabSummary, examples: readonly LabExamples[] = []): Promise<string> {
+  const charts = await Promise.all(labChartSpecs(summary.rows, summary.runs).map(async ({ spec }) => `<figure>${await specToSvg(spec)}</figure>`));
+  const evalRows = summary.rows.map((r) => [methodLabel(r.method), String(r.step), String(r.hops), pct(r), String(r.samples), r.greedyEm.toFixed(3), r.allWrong.toFixed(2), r.searches.toFixed(2)]);
+  const trajectories = examples.filter((e) => e.samples.length > 0).map((e) =>
+    `<h3>${escapeHtml(methodLabel(e.method))}</h3>${e.samples.map(trajectoryHtml).join('\n')}`).join('\n');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(summary.title)}</title>
-<style>body{font-family:sans-serif;max-width:1200px;margin:24px auto;color:#222}table{border-collapse:collapse;margin:12px 0}
-td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f4f4f4}.charts{display:flex;flex-wrap:wrap;gap:12px}</style>
+<style>body{font-family:sans-serif;max-width:1280px;margin:24px auto;color:#222}table{border-collapse:collapse;margin:12px 0}
+td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f4f4f4}.charts{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0}${TRAJECTORY_CSS}</style>
 </head><body>
 <h1>${escapeHtml(summary.title)}</h1>
 <h2>Result: warm start vs final (held-out test questions)</h2>
 ${table(summaryRows(summary), HEADER)}
+<h2>Charts</h2>
 <div class="charts">${charts.join('\n')}</div>
+${trajectories ? `<h2>Example trajectories</h2>\n${trajectoryLegendHtml()}\n${trajectories}` : ''}
 <h2>Every evaluation</h2>
 ${table(evalRows, ['method', 'step', 'hops', 'sampled EM [95% CI]', 'samples', 'greedy EM', 'all-wrong share', 'searches per rollout'])}
 <h2>Setting</h2>

@@ -21,6 +21,7 @@ import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
 import { removeStaleTemporaries, truncateMetrics } from './run-folder.js';
+import { SampleLog, trajectorySamples } from './run-samples.js';
 import { buildStepData } from './step-batch.js';
 
 export type RlEvent =
@@ -115,9 +116,12 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     await writeFile(join(options.runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
   const emit = (event: RlEvent) => options.onEvent?.(event);
+  // wall_time (Unix seconds) lets a dashboard plot against time as well as steps.
   const record = async (entry: Record<string, unknown>) => {
-    if (options.runDir) await appendFile(join(options.runDir, 'metrics.jsonl'), `${JSON.stringify(entry)}\n`);
+    if (options.runDir) await appendFile(join(options.runDir, 'metrics.jsonl'), `${JSON.stringify({ ...entry, wall_time: Date.now() / 1000 })}\n`);
   };
+  const samples = options.runDir && config.samples.count > 0 ? new SampleLog(options.runDir) : undefined;
+  const questionText = new Map<string | number, string>([...trainQuestions, ...evalQuestions].map((q) => [q.id, q.question]));
   const result: RlRunResult = { policy, evals: [], steps: [] };
   const runEval = async (step: number) => {
     if (evalQuestions.length === 0) return;
@@ -125,6 +129,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const { trajectories, ...summary } = await evaluate({ policy, retriever, questions: evalQuestions, rollout: config.rollout });
     result.evals.push({ step, em: summary.em, f1: summary.f1, searchesMean: summary.searchesMean, answeredRate: summary.answeredRate });
     emit({ type: 'eval', step, result: summary });
+    await samples?.add(step, trajectorySamples({
+      step, phase: 'eval', trajectories, rewards: trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' })),
+      questions: questionText, tokenizer, count: config.samples.count,
+    }));
     await record({ step, 'eval/em': summary.em, 'eval/f1': summary.f1, 'eval/searches_mean': summary.searchesMean, 'eval/answered_rate': summary.answeredRate, ...sourceMetrics(aggregateBySource(scoreTrajectories(trajectories))) });
   };
 
@@ -164,6 +172,14 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     result.steps.push({ step: step + 1, metrics });
     emit({ type: 'step', step: step + 1, metrics });
     await record({ step: step + 1, ...metrics });
+    if (samples && config.samples.every > 0 && (step === 0 || (step + 1) % config.samples.every === 0)) {
+      const kept = new Set(data.trained.filter((t) => t.isProbe));
+      for (const q of questions) questionText.set(q.id, q.question);
+      await samples.add(step + 1, trajectorySamples({
+        step: step + 1, phase: 'train', trajectories, rewards, questions: questionText, tokenizer, count: config.samples.count,
+        kept: new Set(trajectories.flatMap((t, i) => (kept.has(t) ? [i] : []))),
+      }));
+    }
     const last = step + 1 === config.steps;
     if (config.eval.every > 0 && (step + 1) % config.eval.every === 0 && !last) await runEval(step + 1);
     if (checkpoints && (last || (config.checkpoint.every > 0 && (step + 1) % config.checkpoint.every === 0))) {

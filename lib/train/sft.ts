@@ -12,6 +12,7 @@ import type { Policy } from '../model/policy.js';
 import { PROMPT_TEMPLATES, type PromptTemplate } from '../rollout/search-r1-prompt.js';
 import { expectArray, expectInteger, expectNumber, expectObject, expectString } from '../validate.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { SampleLog, type TrajectorySample } from './run-samples.js';
 import { GrpoTrainer } from './grpo-trainer.js';
 
 export interface SftExample {
@@ -86,6 +87,8 @@ export interface SftRunOptions {
   keepLast?: number;
   /** Continue from the latest checkpoint in outDir/checkpoints (same demonstrations and settings). */
   resume?: boolean;
+  /** Demonstrations of the batch kept in outDir/samples/ at step 1 and at every checkpoint (default 4; 0: none). */
+  samples?: number;
   /** Stop after this many steps in total (for tests and time budgets); default all epochs. */
   maxSteps?: number;
   onStep?: (step: { step: number; steps: number; epoch: number; nll: number; tokens: number; lr: number; seconds: number }) => void;
@@ -175,6 +178,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     const tokenizer = policy.tokenizer;
     if (!tokenizer) throw new RexragError(`${modelDir} has no tokenizer`, 'ERR_INVALID_ARG');
     const examples = demos.map((demo) => sftSequence(demo, tokenizer, settings.promptTemplate));
+    const sampleLog = new SampleLog(outDir);
+    const sampleCount = expectInteger(options.samples ?? 4, 'options.samples', { min: 0 });
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, 'config.json'), `${JSON.stringify({ modelDir, ...settings, steps: total }, null, 2)}\n`);
     let order: number[] = [];
@@ -186,14 +191,17 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
         orderEpoch = epoch;
       }
       const at = (step % perEpoch) * settings.batchSize;
-      const batch = order.slice(at, at + settings.batchSize).map((i) => examples[i]!);
+      const batchIndex = order.slice(at, at + settings.batchSize);
+      const batch = batchIndex.map((i) => examples[i]!);
       const metrics = await trainer.step({ ids: batch.map((e) => e.ids), lossMask: batch.map((e) => e.lossMask), advantages: batch.map(() => 1) });
       nll.push(metrics['train/nll']);
       const seconds = (Date.now() - started) / 1000;
-      await appendFile(join(outDir, 'metrics.jsonl'), `${JSON.stringify({ step: step + 1, epoch, nll: metrics['train/nll'], tokens: metrics['train/tokens'], lr: metrics['train/lr'], seconds })}\n`);
+      await appendFile(join(outDir, 'metrics.jsonl'), `${JSON.stringify({ step: step + 1, epoch, nll: metrics['train/nll'], tokens: metrics['train/tokens'], lr: metrics['train/lr'], seconds, wall_time: Date.now() / 1000 })}\n`);
       options.onStep?.({ step: step + 1, steps, epoch, nll: metrics['train/nll'], tokens: metrics['train/tokens'], lr: metrics['train/lr'], seconds });
       const last = step + 1 === steps;
-      if (last || (checkpointEvery > 0 && (step + 1) % checkpointEvery === 0)) {
+      const checkpoint = last || (checkpointEvery > 0 && (step + 1) % checkpointEvery === 0);
+      if (step === 0 || checkpoint) await sampleLog.add(step + 1, demoSamples(step + 1, batchIndex.slice(0, sampleCount).map((i) => demos[i]!)));
+      if (checkpoint) {
         await saveCheckpoint(checkpoints, { policy, trainer, step: step + 1, config: settings, extra: { step: step + 1 }, keepLast: options.keepLast ?? 2 });
       }
     }
@@ -203,6 +211,16 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     policy.dispose();
   }
   return { modelDir: join(outDir, 'model'), steps, startStep, nll, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Demonstrations as sample lines (the demonstrator's text, as trained on). */
+function demoSamples(step: number, demos: readonly SftDemo[]): TrajectorySample[] {
+  return demos.map((demo) => ({
+    step, phase: 'demo', question: demo.question,
+    ...(Array.isArray(demo.golds) ? { golds: demo.golds.map(String) } : {}),
+    ...(typeof demo.data_source === 'string' ? { dataSource: demo.data_source } : {}),
+    segments: demo.segments.map((s) => ({ kind: s.kind, text: s.text })),
+  }));
 }
 
 function shuffledIndices(count: number, seed: number): number[] {

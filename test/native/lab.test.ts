@@ -31,8 +31,17 @@ test('runLab trains GRPO and REX-RAG from one warm start and writes a report', a
   t.true(existsSync(join(dir, 'warm', 'model', 'model.safetensors')));
   t.true(existsSync(join(dir, 'demos.jsonl')));
   const html = readFileSync(result.reportPath, 'utf8');
-  t.regex(html, /<svg[\s\S]*Held-out multi-hop EM/);
+  for (const title of ['Held-out sampled EM, multi-hop', 'Dead-end rate', 'Importance ratio']) t.regex(html, new RegExp(`<svg[\\s\\S]*${title}`), title);
   t.regex(html, /REX-RAG/);
+  // Each run kept sample trajectories (step 1), and the report shows some.
+  // Evaluations keep theirs too (the warm start's in warm/).
+  for (const run of result.summary.runs) {
+    const phases = readFileSync(join(dir, 'runs', run.algorithm, 'samples', 'step-00000001.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { phase: string }).phase);
+    t.deepEqual([...new Set(phases)], ['train', 'eval'], run.algorithm);
+  }
+  t.true(existsSync(join(dir, 'warm', 'samples', 'step-00000000.jsonl')));
+  t.regex(html, /Example trajectories[\s\S]*<div class="traj">[\s\S]*class="seg seg-model"/);
+  t.notRegex(html, /<script/, 'the report is static');
 });
 
 test('rexrag demo --self-check prints the runtime; a bad --scale is refused', async (t) => {

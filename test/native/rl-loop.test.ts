@@ -12,6 +12,7 @@ import { writeTinyModel } from '../../lib/model/tiny-model.js';
 import { buildIndex } from '../../lib/retrieval/build.js';
 import { LocalRetriever } from '../../lib/retrieval/local-retriever.js';
 import { runRl } from '../../lib/train/rl-loop.js';
+import { readSamples, sampleSteps } from '../../lib/train/run-samples.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rexrag-rl-'));
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
@@ -42,6 +43,13 @@ for (const algorithm of ['grpo', 'rex-rag'] as const) {
     t.is(lines.filter((l) => 'train/loss' in l).length, 3);
     t.is(lines.filter((l) => 'eval/em' in l).length, 4, 'evaluated at 0, 1, 2, 3');
     t.true(lines.every((l) => Object.values(l).every((v) => typeof v === 'number' && Number.isFinite(v))));
+    t.true(lines.every((l) => Math.abs(l.wall_time - Date.now() / 1000) < 600), 'every line has its wall time');
+    // Samples: the evaluations' (steps 0-3) and the training rollouts' of step 1 (samples.every 5).
+    t.deepEqual(await sampleSteps(straightDir), [0, 1, 2, 3]);
+    const stepOne = await readSamples(straightDir, 1);
+    t.deepEqual([...new Set(stepOne.map((s) => s.phase))], ['train', 'eval']);
+    t.true(stepOne.every((s) => s.segments.length > 0 && questions.some((q) => q.question === s.question)));
+    t.true(stepOne.filter((s) => s.phase === 'train').length <= 4);
     const trainLines = lines.filter((l) => 'train/loss' in l);
     t.true(trainLines.every((l) => l['train/original/tokens'] > 0 && 'train/original/ratio_max' in l), 'per-kind statistics from the native step');
     t.true(straight.steps.every((s) => s.metrics['reward/mean']! >= 0 && s.metrics['is/alpha']! >= 0));

@@ -39,6 +39,10 @@ test('sft trains, checkpoints and resumes where it stopped', async (t) => {
   t.deepEqual(lines(join(out, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4]);
   t.true(existsSync(join(out, 'model', 'model.safetensors')));
   t.true(readdirSync(join(out, 'checkpoints')).includes('step-00000004'));
+  // Demonstrations of the batch are kept at step 1 and at each checkpoint.
+  t.deepEqual(readdirSync(join(out, 'samples')), ['step-00000001.jsonl', 'step-00000002.jsonl', 'step-00000004.jsonl']);
+  const samples = readFileSync(join(out, 'samples', 'step-00000001.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; segments: unknown[] });
+  t.true(samples.length === 4 && samples.every((s) => s.phase === 'demo' && s.segments.length > 0));
   const resumed = await runCli([...common, '--resume']);
   t.is(resumed.code, 0, resumed.stderr);
   t.regex(resumed.stderr, /resumed at step 4; 12 steps/);
