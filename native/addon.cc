@@ -7,6 +7,7 @@
 #include "napi/checks.h"
 #include "napi/encoder.h"
 #include "napi/handles.h"
+#include "napi/process_group.h"
 #include "napi/runtime.h"
 
 namespace {
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_trainer(env, exports);
   rexrag::napi::register_encoder(env, exports);
   rexrag::napi::register_checks(env, exports);
+  rexrag::napi::register_process_group(env, exports);
   return exports;
 }
 
