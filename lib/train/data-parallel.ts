@@ -4,6 +4,8 @@
 // (step-batch.ts): the same probe filter over ALL probes, α, z, K, ρ, advantages and metrics, bit for bit. Each
 // rank then trains on its own rows of that global batch; the trainer all-reduces the gradients.
 import type { ProcessGroup } from '../distributed/process-group.js';
+import { RexragError } from '../errors.js';
+import { hashString } from '../util/hash.js';
 import type { Trajectory } from '../rollout/rollout-types.js';
 import type { TrajectoryBatch } from './grpo-trainer.js';
 
@@ -71,4 +73,21 @@ export function localShare(batch: TrajectoryBatch, local: readonly boolean[]): T
     if (values !== undefined) (share as unknown as Record<string, unknown>)[key] = values;
   }
   return share;
+}
+
+/**
+ * Fails on every rank, naming the first rank that differs, unless all ranks run the same configuration on the
+ * same questions from the same step (a rank started with other flags would otherwise train on other data).
+ */
+export async function checkRanksAgree(group: ProcessGroup, run: { config: unknown; questions: unknown; firstStep: number }): Promise<void> {
+  const mine = { config: hashString(JSON.stringify(run.config)), questions: hashString(JSON.stringify(run.questions)), firstStep: run.firstStep };
+  const all = await group.allGatherJson(mine);
+  all.forEach((other, rank) => {
+    for (const key of ['config', 'questions', 'firstStep'] as const) {
+      if (other[key] !== all[0]![key]) {
+        const what = key === 'firstStep' ? `starts at step ${other.firstStep} (rank 0: ${all[0]!.firstStep}; resume every rank from the same run folder)` : `has a different ${key === 'config' ? 'run configuration' : 'train question set'} than rank 0`;
+        throw new RexragError(`data-parallel ranks disagree: rank ${rank} ${what}`, 'ERR_INVALID_ARG');
+      }
+    }
+  });
 }

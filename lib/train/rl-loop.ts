@@ -24,7 +24,7 @@ import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
 import { removeStaleTemporaries, truncateMetrics } from './run-folder.js';
-import { gatherRollouts, localShare } from './data-parallel.js';
+import { checkRanksAgree, gatherRollouts, localShare } from './data-parallel.js';
 import { buildStepData } from './step-batch.js';
 
 export type RlEvent =
@@ -135,7 +135,10 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     policy = options.policy;
     trainer = await GrpoTrainer.create(policy, { ...config.trainer });
   }
-  if (group) await trainer.setProcessGroup(group);  // every rank starts from rank 0's weights
+  if (group) {
+    await checkRanksAgree(group, { config, questions: trainQuestions, firstStep });
+    await trainer.setProcessGroup(group);  // every rank starts from rank 0's weights
+  }
   const tokenizer = policy.tokenizer;
   if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json)');
   const algorithm = createAlgorithm(config, tokenizer, algorithmState);

@@ -12,11 +12,11 @@ export interface RankResult {
   stderr: string;
 }
 
-/** Runs `args` (after node) as ranks 0..n−1; `onStart` sees the children (e.g. to kill one). */
-export async function runRanks(n: number, args: string[], env: NodeJS.ProcessEnv = {}, onStart?: (children: ChildProcess[]) => void): Promise<RankResult[]> {
+/** Runs `args` (after node; or each rank's own) as ranks 0..n−1; `onStart` sees the children (e.g. to kill one). */
+export async function runRanks(n: number, args: string[] | ((rank: number) => string[]), env: NodeJS.ProcessEnv = {}, onStart?: (children: ChildProcess[]) => void): Promise<RankResult[]> {
   const port = await freePort();
   const children = Array.from({ length: n }, (_, rank) =>
-    spawn(process.execPath, args, {
+    spawn(process.execPath, typeof args === 'function' ? args(rank) : args, {
       cwd: packageRoot,
       env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(n), REXRAG_NUM_THREADS: '1', ...env },
     }),

@@ -1,7 +1,8 @@
 // `rexrag train` data parallel end to end on a tiny model: 2 ranks × 1 thread (through --nproc) end with the
 // parameters and per-step metrics of one process training on the same global batches; killing a rank mid-run
 // makes the other fail with a named error, leaves the last checkpoint valid, and resuming reaches the
-// uninterrupted run's parameters; resuming with another number of ranks is refused.
+// uninterrupted run's parameters; resuming with another number of ranks is refused, and so are ranks started
+// with different settings.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,4 +135,14 @@ test.serial('resuming with another number of ranks is refused unless resharded',
   const resharded = await runCli([...trainArgs(parallel, 2), '--resume', '--reshard', '--set', 'steps=4']);
   t.is(resharded.code, 0, resharded.stderr);
   t.is(metricLines(parallel).length, 4);
+});
+
+test.serial('ranks started with different settings refuse to train, naming the rank', async (t) => {
+  if (!hasC10d) return t.pass();
+  const out = join(root, 'disagree');
+  const results = await runRanks(2, (rank) => [cliPath, ...trainArgs(out, 1), '--set', `seed=${5 + rank}`]);
+  for (const result of results) {
+    t.is(result.code, 1);
+    t.regex(result.stderr, /data-parallel ranks disagree: rank 1 has a different run configuration than rank 0/);
+  }
 });
