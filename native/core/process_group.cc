@@ -84,9 +84,10 @@ struct ProcessGroup::State {
     }
   }
 
-  [[noreturn]] void fail(const char* what, const std::string& message) {
+  [[noreturn]] void fail(const std::string& what, const std::string& message,
+                         const std::string& hint = "another rank probably stopped, or the network between ranks failed") {
     failure = "rank " + std::to_string(options.rank) + " of " + std::to_string(options.world_size) + ": " + what +
-              " failed: " + message + " (another rank probably stopped, or the network between ranks failed)";
+              " failed: " + message + " (" + hint + ")";
     throw DistributedError(failure);
   }
 };
@@ -101,6 +102,11 @@ ProcessGroup::ProcessGroup(const ProcessGroupOptions& options) : state_(std::mak
   require(options.backend != "nccl" || nccl_available(),
           "backend \"nccl\" needs a CUDA libtorch built with NCCL; this build has only Gloo (use backend \"gloo\")");
   state_->options = options;
+  const std::string rendezvous = "rendezvous at " + options.master_addr + ":" + std::to_string(options.master_port);
+  const std::string rendezvous_hint =
+      "every one of the " + std::to_string(options.world_size) + " ranks must start within " +
+      std::to_string(static_cast<int64_t>(options.timeout_seconds)) +
+      " s with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE, and rank 0 must be able to listen on that port";
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
   try {
     c10d::TCPStoreOptions store_options;
@@ -127,11 +133,9 @@ ProcessGroup::ProcessGroup(const ProcessGroupOptions& options) : state_(std::mak
                                                                   gloo_options);
     }
   } catch (const c10::Error& error) {
-    state_->fail("rendezvous", std::string(error.what_without_backtrace()) + " (master " + options.master_addr + ":" +
-                                   std::to_string(options.master_port) + ")");
+    state_->fail(rendezvous, error.what_without_backtrace(), rendezvous_hint);
   } catch (const std::exception& error) {
-    state_->fail("rendezvous", std::string(error.what()) + " (master " + options.master_addr + ":" +
-                                   std::to_string(options.master_port) + ")");
+    state_->fail(rendezvous, error.what(), rendezvous_hint);
   }
 }
 

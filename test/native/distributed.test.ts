@@ -47,6 +47,14 @@ test('two ranks all-reduce, all-gather and meet at a barrier', async (t) => {
   }
 });
 
+test('a rank whose peers never come fails the rendezvous after the timeout, saying what to check', async (t) => {
+  if (!hasC10d) return t.pass();
+  const [alone] = await runRanks(1, [rankScript, 'collectives'], { WORLD_SIZE: '2', TEST_TIMEOUT: '2' });
+  t.not(alone!.code, 0);
+  t.regex(alone!.stderr, /ERR_DISTRIBUTED/);
+  t.regex(alone!.stderr, /rank 0 of 2: rendezvous at 127\.0\.0\.1:\d+ failed: .*every one of the 2 ranks must start within 2 s/);
+});
+
 test('a 2-rank data-parallel GRPO step equals one process on the whole batch (3 steps, 2 mini-batches each)', async (t) => {
   if (!hasC10d) return t.pass();
   const results = await runRanks(2, [rankScript, 'trainer']);
