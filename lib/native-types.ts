@@ -209,6 +209,8 @@ export interface NativeProcessGroupOptions {
   backend: 'gloo' | 'nccl';
   /** Gloo's network interface; '' derives it from masterAddr. */
   interface: string;
+  /** NCCL: this rank's CUDA device ('cuda:1'), where the small collectives' tensors live; '' for Gloo. */
+  device: string;
 }
 
 export interface NativeLossCheckInputs {

@@ -55,6 +55,8 @@ export class ProcessGroup extends NativeOwner<NativeProcessGroup> {
       timeoutSeconds: expectNumber(options.timeoutSeconds ?? 1800, 'options.timeoutSeconds', { min: 0.001 }),
       backend,
       interface: options.interface ?? process.env.GLOO_SOCKET_IFNAME ?? '',
+      // NCCL reduces CUDA tensors only: a rank's device is its LOCAL_RANK's GPU unless the device names one.
+      device: backend === 'nccl' ? (/^cuda:\d+$/.test(options.device ?? '') ? options.device! : `cuda:${options.localRank}`) : '',
     });
     return new ProcessGroup(handle);
   }

@@ -68,6 +68,7 @@ struct ProcessGroup::State {
   ProcessGroupOptions options;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  at::Device device = at::kCPU;  // where the small collectives' tensors live: NCCL reduces CUDA tensors only
   std::string failure;  // non-empty once a collective failed: the group is unusable from then on
 
   /// Runs one collective and waits for it; any failure becomes a DistributedError naming the rank and the call.
@@ -102,6 +103,7 @@ ProcessGroup::ProcessGroup(const ProcessGroupOptions& options) : state_(std::mak
   require(options.backend != "nccl" || nccl_available(),
           "backend \"nccl\" needs a CUDA libtorch built with NCCL; this build has only Gloo (use backend \"gloo\")");
   state_->options = options;
+  if (options.backend == "nccl") state_->device = at::Device(options.device.empty() ? "cuda" : options.device);
   const std::string rendezvous = "rendezvous at " + options.master_addr + ":" + std::to_string(options.master_port);
   const std::string rendezvous_hint =
       "every one of the " + std::to_string(options.world_size) + " ranks must start within " +
@@ -162,8 +164,9 @@ void ProcessGroup::broadcast(at::Tensor& tensor, int64_t root) {
 
 void ProcessGroup::all_reduce(std::vector<double>& values, ReduceOp op) {
   if (values.empty()) return barrier();
-  at::Tensor tensor = at::tensor(values, at::kDouble);
+  at::Tensor tensor = at::tensor(values, at::kDouble).to(state_->device);
   all_reduce(tensor, op);
+  tensor = tensor.cpu();
   std::copy(tensor.data_ptr<double>(), tensor.data_ptr<double>() + values.size(), values.begin());
 }
 
@@ -176,12 +179,16 @@ std::vector<std::vector<double>> ProcessGroup::all_gather(const std::vector<doub
     require(sizes[r] == n, "all_gather: rank " + std::to_string(r) + " gave " + std::to_string(sizes[r]) +
                                " values but this rank gave " + std::to_string(n) + " (every rank gives as many)");
   }
-  std::vector<at::Tensor> input{at::tensor(values, at::kDouble)};
+  const auto on_device = at::TensorOptions().dtype(at::kDouble).device(state_->device);
+  std::vector<at::Tensor> input{at::tensor(values, at::kDouble).to(state_->device)};
   std::vector<std::vector<at::Tensor>> output(1);
-  for (int64_t r = 0; r < world_size(); ++r) output[0].push_back(at::empty({n}, at::kDouble));
+  for (int64_t r = 0; r < world_size(); ++r) output[0].push_back(at::empty({n}, on_device));
   if (n > 0) state_->run("all_gather", [&] { return state_->group->allgather(output, input); });
   std::vector<std::vector<double>> out;
-  for (const at::Tensor& part : output[0]) out.emplace_back(part.data_ptr<double>(), part.data_ptr<double>() + n);
+  for (const at::Tensor& gathered : output[0]) {
+    at::Tensor part = gathered.cpu();
+    out.emplace_back(part.data_ptr<double>(), part.data_ptr<double>() + n);
+  }
   return out;
 }
 
@@ -192,13 +199,16 @@ std::vector<std::vector<uint8_t>> ProcessGroup::all_gather_bytes(const std::vect
   const auto width = static_cast<int64_t>(*std::max_element(sizes.begin(), sizes.end()));
   at::Tensor padded = at::zeros({width}, at::kByte);
   std::copy(bytes.begin(), bytes.end(), padded.data_ptr<uint8_t>());
-  std::vector<at::Tensor> input{padded};
+  std::vector<at::Tensor> input{padded.to(state_->device)};
   std::vector<std::vector<at::Tensor>> output(1);
-  for (int64_t r = 0; r < world_size(); ++r) output[0].push_back(at::empty({width}, at::kByte));
+  for (int64_t r = 0; r < world_size(); ++r) {
+    output[0].push_back(at::empty({width}, at::TensorOptions().dtype(at::kByte).device(state_->device)));
+  }
   if (width > 0) state_->run("all_gather", [&] { return state_->group->allgather(output, input); });
   std::vector<std::vector<uint8_t>> out;
   for (int64_t r = 0; r < world_size(); ++r) {
-    const uint8_t* data = output[0][r].data_ptr<uint8_t>();
+    at::Tensor part = output[0][r].cpu();
+    const uint8_t* data = part.data_ptr<uint8_t>();
     out.emplace_back(data, data + static_cast<int64_t>(sizes[r]));
   }
   return out;

@@ -28,6 +28,7 @@ struct ProcessGroupOptions {
   double timeout_seconds = 300;  // rendezvous and every collective
   std::string backend;           // "gloo" or "nccl"
   std::string interface;         // Gloo's network interface (GLOO_SOCKET_IFNAME); empty: from master_addr
+  std::string device;            // NCCL: this rank's CUDA device ("cuda:1"); empty: the current one
 };
 
 enum class ReduceOp { Sum, Max, Min };

@@ -132,7 +132,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
   std::shared_ptr<ProcessGroupBox> box_;
 };
 
-/// createProcessGroup({masterAddr, masterPort, rank, worldSize, timeoutSeconds, backend, interface})
+/// createProcessGroup({masterAddr, masterPort, rank, worldSize, timeoutSeconds, backend, interface, device})
 /// → Promise<ProcessGroup>, settled when every rank has joined (or the timeout passed).
 Napi::Value CreateProcessGroupJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -145,6 +145,7 @@ Napi::Value CreateProcessGroupJs(const Napi::CallbackInfo& info) {
   options.timeout_seconds = fields.number("timeoutSeconds");
   options.backend = fields.string("backend");
   options.interface = fields.string("interface");
+  options.device = fields.string("device");
   auto box = std::make_shared<ProcessGroupBox>();
   auto worker = new CallWorker(
       env, "rexrag.createProcessGroup", [box, options] { box->group = std::make_shared<ProcessGroup>(options); },
