@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { probePython, REPO_ROOT, waitForQuietBeforeChildren } from './lib/child.js';
+import { compareFigures, readResultFigures, renderComparison } from './lib/compare.js';
 import { benchmarkSizes } from './lib/config.js';
 import type { BenchContext, Workload } from './lib/context.js';
 import { commitInfo, machineInfo } from './lib/machine.js';
@@ -15,14 +16,15 @@ import { BUSY_THRESHOLD, createQuietBudget } from './lib/quiet.js';
 import { renderMarkdownTable, renderTable, single } from './lib/report.js';
 import { generationWorkload } from './workloads/generation.js';
 import { grpoWorkload } from './workloads/grpo.js';
+import { labStepWorkload } from './workloads/lab-step.js';
 import { limitsWorkload } from './workloads/limits.js';
 import { logprobsWorkload } from './workloads/logprobs.js';
 import { parityWorkload } from './workloads/parity.js';
 import { retrievalWorkload } from './workloads/retrieval.js';
 
-const WORKLOADS: Workload[] = [limitsWorkload, parityWorkload, generationWorkload, logprobsWorkload, grpoWorkload, retrievalWorkload];
+const WORKLOADS: Workload[] = [limitsWorkload, parityWorkload, generationWorkload, logprobsWorkload, grpoWorkload, labStepWorkload, retrievalWorkload];
 /** Workloads whose figures need the machine limits; --only runs the limits first for them. */
-const NEEDS_LIMITS = new Set(['generation', 'grpo']);
+const NEEDS_LIMITS = new Set(['generation', 'grpo', 'retrieval']);
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only NAME] [-- --threads N] [-- --keep-temp]
   --quick       every workload at reduced size (a few minutes)
@@ -30,7 +32,9 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --only NAME] [-- --threads 
   --threads N   libtorch threads for rexrag and PyTorch alike (default: the number of cores)
   --max-wait S  seconds the whole run may spend waiting for other load to settle before measurements
                 (default 30 with --quick, 600 otherwise; 0 never waits)
-  --keep-temp   keep the scratch folder with the saved weights`;
+  --keep-temp   keep the scratch folder with the saved weights
+  --compare OLD.json   after the run, print every figure's change against an earlier results file
+  --against NEW.json   with --compare: compare two results files without running anything`;
 
 const RESULTS_DIR = join(REPO_ROOT, 'benchmarks', 'results');
 const README = join(REPO_ROOT, 'benchmarks', 'README.md');
@@ -43,6 +47,8 @@ function parseOptions() {
       threads: { type: 'string' },
       'max-wait': { type: 'string' },
       'keep-temp': { type: 'boolean', default: false },
+      compare: { type: 'string' },
+      against: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -54,7 +60,10 @@ function parseOptions() {
   }
   const maxWait = values['max-wait'] === undefined ? (values.quick ? 30 : 600) : Number(values['max-wait']);
   if (!(maxWait >= 0)) throw new RangeError(`--max-wait must be a number of seconds >= 0, got ${values['max-wait']}`);
-  return { quick: values.quick, only: values.only, threads, maxWait, keepTemp: values['keep-temp'], help: values.help };
+  if (values.against !== undefined && values.compare === undefined) throw new RangeError('--against needs --compare OLD.json');
+  // Read the old file now, so a wrong path fails before a long run rather than after it.
+  const compareWith = values.compare === undefined ? undefined : { path: values.compare, figures: readResultFigures(values.compare) };
+  return { quick: values.quick, only: values.only, threads, maxWait, keepTemp: values['keep-temp'], help: values.help, compareWith, against: values.against };
 }
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in the README, if both are there. */
@@ -85,6 +94,16 @@ async function main(): Promise<number> {
   if (options.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (options.compareWith && options.against) {
+    try {
+      const changes = compareFigures(options.compareWith.figures, readResultFigures(options.against));
+      process.stdout.write(`${options.against}\n${renderComparison(changes, options.compareWith.path)}\n`);
+      return 0;
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      return 2;
+    }
   }
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s`;
@@ -192,6 +211,7 @@ async function main(): Promise<number> {
     const notes = context.notes.length ? `\n\n${context.notes.map((n) => `- ${n}`).join('\n')}` : '';
     if (updateReadmeSection(`results-${sizes.mode}`, heading + renderMarkdownTable(context.figures) + notes)) written.push(README);
   }
+  if (options.compareWith) process.stdout.write(`\n${renderComparison(compareFigures(options.compareWith.figures, context.figures), options.compareWith.path)}\n`);
   process.stdout.write(`\nwritten: ${written.map((f) => f.replace(`${REPO_ROOT}/`, '')).join(', ')}\n`);
   return failures > 0 ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 // function, prints one JSON line on stdout. Errors become {"ok": false, "error": ...}.
 import { measureGeneration } from './workloads/generation.js';
 import { measureGrpo } from './workloads/grpo.js';
+import { measureLabStep } from './workloads/lab-step.js';
 import { measureLimits } from './workloads/limits.js';
 import { measureLogprobs } from './workloads/logprobs.js';
 import { measureParity } from './workloads/parity.js';
@@ -15,6 +16,7 @@ const measures: Record<string, (task: any) => Promise<Record<string, unknown>>> 
   generation: measureGeneration,
   logprobs: measureLogprobs,
   grpo: measureGrpo,
+  'lab-step': measureLabStep,
   retrieval: measureRetrieval,
 };
 

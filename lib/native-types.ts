@@ -302,4 +302,6 @@ export interface NativeBinding {
   createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
   /** What this build can do: c10d with Gloo (libgloo-dev at build time), NCCL (a CUDA libtorch). */
   distributedInfo(): { c10d: boolean; nccl: boolean };
+  /** Exact inner-product top k of each query row over the vector rows (native/core/vector_search.h), best first. */
+  flatSearch(vectors: Float32Array, dim: number, queries: Float32Array, k: number, chunkRows: number): { indices: Int32Array; scores: Float32Array };
 }

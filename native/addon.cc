@@ -9,6 +9,7 @@
 #include "napi/handles.h"
 #include "napi/process_group.h"
 #include "napi/runtime.h"
+#include "napi/vector_search.h"
 
 namespace {
 
@@ -23,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_encoder(env, exports);
   rexrag::napi::register_checks(env, exports);
   rexrag::napi::register_process_group(env, exports);
+  rexrag::napi::register_vector_search(env, exports);
   return exports;
 }
 

@@ -53,6 +53,25 @@ export const QWEN25_05B_SHAPE: ModelShape = {
   repeatScale: 1,
 };
 
+/** The embedded lab's model (`npm start`): 2 layers, hidden 128, the syllable vocabulary of 400 ids. */
+export const LAB_SHAPE: ModelShape = {
+  id: 'lab',
+  description: "the lab's model (npm start): Qwen2, 2 layers, hidden 128, 4 heads, intermediate 512, vocab 400, tied",
+  config: {
+    vocab_size: 400,
+    hidden_size: 128,
+    intermediate_size: 512,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 4,
+    rope_theta: 1_000_000,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+  },
+  seed: 13,
+  repeatScale: 1,
+};
+
 /** --quick: Qwen2.5-0.5B's width and vocabulary with 2 of its 24 layers. */
 export const QWEN25_05B_QUICK_SHAPE: ModelShape = {
   ...QWEN25_05B_SHAPE,
@@ -107,10 +126,20 @@ export interface Sizes {
     logitChunk: number;
     tolerance: { lossAbs: number; gradNormRel: number; updateCosine: number };
   };
+  /** One whole RL step at the lab's shape: multi-turn rollouts, scoring, one update. */
+  labStep: {
+    rows: number;
+    promptTokens: number;
+    turns: number;
+    newTokens: number;
+    observationTokens: number;
+    temperature: number;
+    rounds: number;
+    steps: number;
+  };
   retrieval: {
     passages: number;
     queries: number;
-    exactQueries: number;
     k: number;
     embedder: HashedEmbedderSpec;
     hnsw: HnswParams;
@@ -159,10 +188,11 @@ export function benchmarkSizes(quick: boolean, threads: number): Sizes {
       logitChunk: 256,
       tolerance: { lossAbs: 1e-4, gradNormRel: 1e-3, updateCosine: 0.99 },
     },
+    // The lab's step: 16 questions x 5 rollouts, up to 4 turns of 24 tokens with ~20-token passages between.
+    labStep: { rows: 80, promptTokens: 12, turns: 4, newTokens: 24, observationTokens: 20, temperature: 1, rounds: 2, steps: quick ? 2 : 4 },
     retrieval: {
       passages: quick ? 20_000 : 100_000,
       queries: quick ? 300 : 2000,
-      exactQueries: quick ? 60 : 200,
       k: 3,
       embedder: { ...DEFAULT_HASHED_SPEC },
       hnsw: { ...DEFAULT_HNSW_PARAMS },

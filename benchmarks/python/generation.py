@@ -1,6 +1,9 @@
 # Rollout generation throughput of the PyTorch reference: batched sampling with a KV cache and stop strings at
 # the batch sizes the task lists, then multi-turn rollouts that append an observation to every row between
-# turns (prefilled on top of the cache). Same prompts, observations, sampling settings and token bytes as rexrag.
+# turns (prefilled on top of the cache), and batch generation from a bfloat16 copy of the model. Same prompts,
+# observations, sampling settings and token bytes as rexrag.
+import copy
+
 import torch
 
 from common import fail, load_model, now, read_task, setup_threads, token_bytes, write_result
@@ -48,6 +51,10 @@ def main():
         multi = task["multiTurn"]
         cases.append(measure(model, task, f"multiturn-batch{multi['batch']}", prompts[: multi["batch"]],
                              multi["turns"], task["observations"], multi["newTokens"], table))
+        bf16 = copy.deepcopy(model).to(torch.bfloat16)
+        timed_rollout(bf16, task, prompts[:2], 1, [], 4, table, 0)  # warm-up
+        cases.append(measure(bf16, task, f"bf16-batch{task['bf16Batch']}", prompts[: task["bf16Batch"]], 1, [],
+                             task["newTokens"], table))
     write_result({"ok": True, "cases": cases})
 
 

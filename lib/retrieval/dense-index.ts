@@ -6,11 +6,12 @@ import { open, readFile } from 'node:fs/promises';
 import hnsw from 'hnswlib-node';
 
 import { RexragError } from '../errors.js';
+import { native } from '../native.js';
 import { expectArray, expectInteger } from '../validate.js';
 import { readFully } from './doc-store.js';
 import type { DenseEmbedder } from './embedder.js';
 import type { Searcher } from './searcher.js';
-import { TopK, type ScoredIndex } from './top-k.js';
+import type { ScoredIndex } from './top-k.js';
 
 export const VECTORS_FILE = 'vectors.f32';
 export const HNSW_FILE = 'hnsw.bin';
@@ -65,21 +66,28 @@ export class FlatVectorSearch implements VectorSearch {
     return new FlatVectorSearch(vectors, dim);
   }
 
-  /** score(q, i) = Σ_j q_j · x_ij, the inner product (cosine for unit vectors); top k per query. */
+  /**
+   * score(q, i) = Σ_j q_j · x_ij, the inner product (cosine for unit vectors); top k per query. All queries go
+   * through libtorch at once: one matrix product and top-k per chunk of rows, the chunk sized so the score block
+   * stays near FLAT_SCORE_BLOCK floats.
+   */
   searchVectors(queries: readonly Float32Array[], k: number): ScoredIndex[][] {
     const { vectors, dim, size } = this;
-    return queries.map((query, q) => {
+    const count = Math.min(expectInteger(k, 'k', { min: 0 }), size);
+    if (queries.length === 0 || count === 0) return queries.map(() => []);
+    const packed = new Float32Array(queries.length * dim);
+    queries.forEach((query, q) => {
       checkQuery(query, dim, `queries[${q}]`);
-      const top = new TopK(Math.min(k, size));
-      for (let row = 0, base = 0; row < size; row++, base += dim) {
-        let dot = 0;
-        for (let j = 0; j < dim; j++) dot += query[j]! * vectors[base + j]!;
-        top.push(row, dot);
-      }
-      return top.sorted();
+      packed.set(query, q * dim);
     });
+    const chunkRows = Math.max(1024, Math.floor(FLAT_SCORE_BLOCK / queries.length));
+    const { indices, scores } = native().flatSearch(vectors, dim, packed, count, chunkRows);
+    return queries.map((_, q) => Array.from({ length: count }, (_, j) => ({ index: indices[q * count + j]!, score: scores[q * count + j]! })));
   }
 }
+
+/** Score floats per chunk of the flat search (64 MiB): bounds its memory whatever the corpus and query count. */
+export const FLAT_SCORE_BLOCK = 1 << 24;
 
 /** Approximate search on an hnswlib graph in inner-product space; score = 1 − hnswlib's distance. */
 export class HnswVectorSearch implements VectorSearch {

@@ -21,7 +21,9 @@ SamplingChoice sample_tokens(const at::Tensor& logits_in, double temperature, do
     choice.tokens = filtered.argmax(-1);                                   // (B,)
     choice.logprobs = at::zeros({logits.size(0)}, logits.options());       // a point mass
   } else {
-    at::Tensor scaled = filtered / temperature;
+    // Only the passes the options need: at T = 1 with no filter the sampling distribution is the model's.
+    const bool filters = (top_k > 0 && top_k < vocab) || top_p < 1.0 || (vocab_limit > 0 && vocab_limit < vocab);
+    at::Tensor scaled = temperature == 1.0 ? filtered : filtered / temperature;
     if (top_k > 0 && top_k < vocab) {
       at::Tensor kth = std::get<0>(scaled.topk(top_k, -1)).narrow(1, top_k - 1, 1);  // (B, 1)
       scaled = scaled.masked_fill(scaled < kth, neg_inf);
@@ -33,7 +35,7 @@ SamplingChoice sample_tokens(const at::Tensor& logits_in, double temperature, do
       at::Tensor drop = (probs.cumsum(-1) - probs) >= top_p;
       scaled = scaled.scatter(-1, order, sorted.masked_fill(drop, neg_inf));
     }
-    at::Tensor logp = at::log_softmax(scaled, -1);  // (B, V)
+    at::Tensor logp = (temperature == 1.0 && !filters) ? model_logp : at::log_softmax(scaled, -1);  // (B, V)
     at::Tensor cdf = logp.exp().cumsum(-1);         // (B, V)
     // u in (0, 1], so the pick is the first token whose cumulative mass reaches u: never a zero-mass token.
     at::Tensor u = (1.0 - at::rand({logits.size(0), 1}, generator, at::TensorOptions().dtype(at::kFloat)))

@@ -76,6 +76,17 @@ test('generation log-probs (KV cache) equal teacher-forced log-probs of the same
   session.dispose();
 });
 
+test('at temperature 1 with no filter the sampled log-probs are the model log-probs; a filter makes them larger', async (t) => {
+  const session = policy.createSession();
+  const rows = [[1, 2, 3], [40, 41]].map((p) => session.addRow(p));
+  const plain = await session.generate(rows, { ...greedy, temperature: 1, topP: 1, topK: 0, seed: 5, maxNewTokens: 16 });
+  plain.forEach((g, i) => t.deepEqual(g.logprobs, g.modelLogprobs, `row ${i}`));
+  const filtered = await session.generate(rows, { ...greedy, temperature: 1, topP: 1, topK: 5, seed: 5, maxNewTokens: 16 });
+  filtered.forEach((g) => g.logprobs.forEach((lp, k) => t.true(lp >= g.modelLogprobs[k]! - 1e-6)));
+  t.true(filtered.some((g) => g.logprobs.some((lp, k) => lp > g.modelLogprobs[k]! + 1e-3)), 'top-k renormalises');
+  session.dispose();
+});
+
 test('padding and batching do not change a row: batched scores and greedy tokens equal single-row ones', async (t) => {
   const sequences = [[4, 5, 6], [10, 11, 12, 13, 14, 15, 16, 17, 18], [3]];
   const batched = await policy.score(sequences, { chunkSize: 4 });
