@@ -23,6 +23,7 @@ const usage = `usage: rexrag train --model DIR (--index DIR | --retriever URL) -
   --reshard              with --resume: accept a checkpoint written by a different number of ranks
   --nproc N              data parallel on this machine: N ranks (child processes, REXRAG_NUM_THREADS = cores / N)
   --dist-timeout SECONDS rendezvous and collective timeout of a data-parallel run (default 1800)
+  --dist-backend B       auto (default: nccl for a CUDA policy when libtorch has it, else gloo), gloo or nccl
 RUN_DIR receives config.json, metrics.jsonl (slash-named metrics per step), checkpoints/ and model/ (the result).
 Data parallel over several machines: one \`rexrag train\` per rank with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE
 and LOCAL_RANK set (torchrun's names); rank 0 writes RUN_DIR.`;
@@ -54,7 +55,7 @@ export const trainCommand = defineCommand({
   summary: 'train a model with GRPO or REX-RAG against a retriever',
   usage,
   options: {
-    ...valueFlags('model', 'train', 'dev', 'config', 'out', 'device', 'nproc', 'dist-timeout'), ...retrieverOptions, ...switchFlags('resume', 'reshard'),
+    ...valueFlags('model', 'train', 'dev', 'config', 'out', 'device', 'nproc', 'dist-timeout', 'dist-backend'), ...retrieverOptions, ...switchFlags('resume', 'reshard'),
     set: { type: 'string', multiple: true },
   },
   async run(values) {
@@ -67,6 +68,8 @@ export const trainCommand = defineCommand({
       return launched.exitCode;
     }
     const timeoutSeconds = numberOption(values, 'dist-timeout', 1800, { min: 1 });
+    const backend = stringOption(values, 'dist-backend') ?? 'auto';
+    if (backend !== 'auto' && backend !== 'gloo' && backend !== 'nccl') throw new CliUsageError(`--dist-backend must be auto, gloo or nccl, got "${backend}"`);
     const config = await resolveConfig(rlConfigSchema, {
       ...(stringOption(values, 'config') ? { file: stringOption(values, 'config')! } : {}),
       overrides: (values.set as string[] | undefined) ?? [],
@@ -79,7 +82,7 @@ export const trainCommand = defineCommand({
     const device = stringOption(values, 'device') ?? 'cpu';
     let group: ProcessGroup | undefined;
     try {
-      group = await ProcessGroup.fromEnv({ timeoutSeconds, device });
+      group = await ProcessGroup.fromEnv({ timeoutSeconds, device, backend });
       // A rank's GPU is its LOCAL_RANK's (the torchrun convention) when the device names none.
       const rankDevice = group && device === 'cuda' ? `cuda:${process.env.LOCAL_RANK}` : device;
       const policy = resume ? undefined : await loadPolicy(stringOption(values, 'model', true), { device: rankDevice });

@@ -146,3 +146,15 @@ test.serial('ranks started with different settings refuse to train, naming the r
     t.regex(result.stderr, /data-parallel ranks disagree: rank 1 has a different run configuration than rank 0/);
   }
 });
+
+test.serial('the backend can be named; NCCL on a build without it and an unknown backend are refused', async (t) => {
+  if (!hasC10d) return t.pass();
+  const out = join(root, 'backend');
+  const unknown = await runCli([...trainArgs(out, 1), '--dist-backend', 'mpi']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /--dist-backend must be auto, gloo or nccl, got "mpi"/);
+  if (native().distributedInfo().nccl) return;
+  const [nccl] = await runRanks(1, [cliPath, ...trainArgs(out, 1), '--dist-backend', 'nccl']);
+  t.is(nccl!.code, 1);
+  t.regex(nccl!.stderr, /backend "nccl" needs a CUDA libtorch built with NCCL/);
+});
