@@ -1,5 +1,6 @@
 # node-gyp build of the same sources as CMakeLists.txt (cmake-js is the primary build).
-# Build offline against the system's Node headers: `npx node-gyp rebuild --nodedir=/usr`.
+# Build offline against the system's Node headers: `npx node-gyp rebuild --nodedir=/usr`. c10d data parallel is
+# compiled in when Debian's libgloo-dev headers are present (as CMakeLists.txt does).
 {
   "targets": [
     {
@@ -16,7 +17,8 @@
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
-        "_GLIBCXX_USE_CXX11_ABI=1"
+        "_GLIBCXX_USE_CXX11_ABI=1",
+        "<!@(node -e \"if(require('fs').existsSync('/usr/include/gloo/config.h'))console.log('REXRAG_WITH_C10D=1 USE_C10D_GLOO=1')\")"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],

@@ -11,6 +11,7 @@ export type RexragErrorCode =
   | 'ERR_BUSY' // a handle is already running a call
   | 'ERR_DISPOSED' // a handle was used after dispose()
   | 'ERR_IO' // a file could not be read or written
+  | 'ERR_DISTRIBUTED' // a collective failed or timed out (another rank stopped, the network broke)
   | 'ERR_RETRIEVER'; // the retrieval service failed after retries
 
 /** An error raised by rexrag; `code` says what kind of failure it is. */

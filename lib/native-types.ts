@@ -130,6 +130,9 @@ export interface NativeTrainBatch {
   tokenKinds?: Uint8Array;
   /** Per row: 1 when the row's tokens share one ratio, the geometric mean of its token ratios. */
   sequenceRatio?: Uint8Array;
+  /** Data parallel: the global row of each row (ascending) in a global batch of globalRows rows. */
+  globalIndex?: Int32Array;
+  globalRows?: number;
 }
 
 /**
@@ -180,7 +183,34 @@ export interface NativeTrainer {
   loadState(files: NativeWeightFile[]): Promise<void>;
   saveReference(path: string): Promise<void>;
   loadReference(files: NativeWeightFile[]): Promise<void>;
+  /** Data parallel over `group` from now on; broadcasts rank 0's weights (a collective). */
+  setProcessGroup(group: NativeProcessGroup): Promise<void>;
   dispose(): void;
+}
+
+/** A c10d process group (native/core/process_group.h); collectives resolve when every rank has joined. */
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly backend: string;
+  allReduce(values: Float64Array, op: 'sum' | 'max' | 'min'): Promise<Float64Array>;
+  allGather(values: Float64Array): Promise<Float64Array[]>;
+  allGatherBytes(bytes: Uint8Array): Promise<Uint8Array[]>;
+  barrier(): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeProcessGroupOptions {
+  masterAddr: string;
+  masterPort: number;
+  rank: number;
+  worldSize: number;
+  timeoutSeconds: number;
+  backend: 'gloo' | 'nccl';
+  /** Gloo's network interface; '' derives it from masterAddr. */
+  interface: string;
+  /** NCCL: this rank's CUDA device ('cuda:1'), where the small collectives' tensors live; '' for Gloo. */
+  device: string;
 }
 
 export interface NativeLossCheckInputs {
@@ -268,6 +298,10 @@ export interface NativeBinding {
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;
   matmulBenchmark(options: MatmulOptions): Promise<MatmulResult>;
+  /** Rendezvous through rank 0's TCPStore; resolves when every rank has joined. */
+  createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
+  /** What this build can do: c10d with Gloo (libgloo-dev at build time), NCCL (a CUDA libtorch). */
+  distributedInfo(): { c10d: boolean; nccl: boolean };
   /** Exact inner-product top k of each query row over the vector rows (native/core/vector_search.h), best first. */
   flatSearch(vectors: Float32Array, dim: number, queries: Float32Array, k: number, chunkRows: number): { indices: Int32Array; scores: Float32Array };
 }

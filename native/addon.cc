@@ -7,6 +7,7 @@
 #include "napi/checks.h"
 #include "napi/encoder.h"
 #include "napi/handles.h"
+#include "napi/process_group.h"
 #include "napi/runtime.h"
 #include "napi/vector_search.h"
 
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rexrag::napi::register_trainer(env, exports);
   rexrag::napi::register_encoder(env, exports);
   rexrag::napi::register_checks(env, exports);
+  rexrag::napi::register_process_group(env, exports);
   rexrag::napi::register_vector_search(env, exports);
   return exports;
 }

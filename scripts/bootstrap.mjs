@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const APT_PACKAGES = ['libtorch-dev', 'libopenblas0-openmp'];
+// libgloo-dev: the Gloo headers c10d's ProcessGroupGloo needs (data-parallel training).
+const APT_PACKAGES = ['libtorch-dev', 'libopenblas0-openmp', 'libgloo-dev'];
+const GLOO_HEADER = '/usr/include/gloo/config.h';
 const quiet = process.argv.includes('--quiet');
 
 function log(message) {
@@ -60,7 +62,7 @@ function writeStamp(stampFile, digest) {
   writeFileSync(stampFile, `${digest}\n`);
 }
 
-// 1. Debian packages: libtorch and an optimised BLAS (the default reference BLAS is ~40x slower).
+// 1. Debian packages: libtorch, an optimised BLAS (the default reference BLAS is ~40x slower) and Gloo's headers.
 function ensureSystemPackages() {
   if (process.env.REXRAG_SKIP_APT === '1') return log('REXRAG_SKIP_APT=1: not checking Debian packages');
   const wanted = process.env.Torch_DIR ? APT_PACKAGES.filter((p) => p !== 'libtorch-dev') : APT_PACKAGES;
@@ -114,7 +116,8 @@ function ensureNodeModules() {
 // 3. The native addon, rebuilt only when its sources or the libtorch it builds against change.
 function ensureAddon() {
   const stamp = join(root, 'build', '.rexrag-native-stamp');
-  const digest = hashTree(['native', 'CMakeLists.txt'], `${process.version} ${process.env.Torch_DIR ?? ''}`);
+  // Gloo's headers decide whether c10d is compiled in: installing them later rebuilds the addon.
+  const digest = hashTree(['native', 'CMakeLists.txt'], `${process.version} ${process.env.Torch_DIR ?? ''} gloo:${existsSync(GLOO_HEADER)}`);
   const addon = join(root, 'build', 'Release', 'rexrag.node');
   if (existsSync(addon) && stampMatches(stamp, digest)) return;
   log('building the native addon (cmake-js)');

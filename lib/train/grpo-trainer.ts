@@ -24,7 +24,8 @@ import { native } from '../native.js';
 import { TOKEN_KINDS, type NativeStepMetrics, type NativeTrainer } from '../native-types.js';
 import { packTokenRows, splitRows } from '../model/token-rows.js';
 import { enqueueTorchJob } from '../torch-queue.js';
-import { expectArray, expectObject, expectString, expectTokenIds } from '../validate.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
+import { expectArray, expectInteger, expectObject, expectString, expectTokenIds } from '../validate.js';
 
 /** The files GrpoTrainer.saveState writes into a checkpoint folder. */
 const TRAINER_STATE_FILE = 'trainer.safetensors';
@@ -73,6 +74,13 @@ export interface TrajectoryBatch {
    * (log π_θ − behaviour)), clipped as a token ratio (REX-RAG's `correction: 'sequence'` for probes).
    */
   sequenceRatio?: boolean[];
+  /**
+   * Data parallel (a trainer with a process group): the global row of each row, ascending, in the global batch of
+   * `globalRows` rows every rank holds a share of. Mini-batches, the shuffle and the loss normalisers are the
+   * global batch's.
+   */
+  globalIndex?: number[];
+  globalRows?: number;
 }
 
 /** Flattens a batch into the native layout, checking every row's lengths against its ids. */
@@ -95,6 +103,20 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   }
   if (batch.sequenceRatio !== undefined && expectArray(batch.sequenceRatio, 'batch.sequenceRatio').length !== rows) {
     throw new RangeError(`batch.sequenceRatio has ${batch.sequenceRatio.length} rows but batch.ids has ${rows}`);
+  }
+  if ((batch.globalIndex === undefined) !== (batch.globalRows === undefined)) {
+    throw new TypeError('batch.globalIndex and batch.globalRows go together');
+  }
+  let globalIndex: Int32Array | undefined;
+  if (batch.globalIndex !== undefined) {
+    const globalRows = expectInteger(batch.globalRows, 'batch.globalRows', { min: rows });
+    if (expectArray(batch.globalIndex, 'batch.globalIndex').length !== rows) {
+      throw new RangeError(`batch.globalIndex has ${batch.globalIndex.length} rows but batch.ids has ${rows}`);
+    }
+    globalIndex = Int32Array.from(batch.globalIndex, (g, r) => {
+      expectInteger(g, `batch.globalIndex[${r}]`, { min: r === 0 ? 0 : batch.globalIndex![r - 1]! + 1, max: globalRows - 1 });
+      return g;
+    });
   }
   const sequenceRatio = batch.sequenceRatio?.map((flag, r) => {
     if (typeof flag !== 'boolean') throw new TypeError(`batch.sequenceRatio[${r}] must be a boolean`);
@@ -154,6 +176,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
     ids, lengths, lossMask, advantages,
     ...(behaviourLogps ? { behaviourLogps } : {}), ...(refLogps ? { refLogps } : {}), ...(tokenKinds ? { tokenKinds } : {}),
     ...(sequenceRatio ? { sequenceRatio: Uint8Array.from(sequenceRatio) } : {}),
+    ...(globalIndex ? { globalIndex, globalRows: batch.globalRows! } : {}),
   };
 }
 
@@ -191,6 +214,15 @@ export class GrpoTrainer extends NativeOwner<NativeTrainer> {
     const step = parseConfig(stepConfigSchema, { ...this.options.step, ...options }, 'step options');
     const packed = packBatch(batch, this.policy.config.vocab_size);
     return enqueueTorchJob(() => this.handle.step(packed, step));
+  }
+
+  /**
+   * Trains data-parallel over `group` from now on: rank 0's weights (and reference) are broadcast to every rank,
+   * and each step all-reduces the gradients so every rank applies the same update. Every rank calls it.
+   */
+  async setProcessGroup(group: ProcessGroup): Promise<void> {
+    this.checkLive();
+    await enqueueTorchJob(() => this.handle.setProcessGroup(group.nativeHandle()));
   }
 
   /** Reference-model log-probs of each sequence (teacher-forced); index t is log p_ref(x_t | x_<t). */

@@ -2,12 +2,15 @@
 // rollouts (REX-RAG: wrong answers may spawn probes with an exploration prompt spliced in), score rewards,
 // recompute π_old, filter probes within the adaptive budget, correct the policy with the mixture behaviour
 // log-probs, compute group advantages, and do one native GRPO step. Metrics go to events and to
-// `metrics.jsonl`; checkpoints make a run resumable exactly.
+// `metrics.jsonl`; checkpoints make a run resumable exactly. With a process group the step is data parallel
+// (data-parallel.ts): each rank rolls out its share of the questions, every global quantity is computed from
+// every rank's rollouts, and rank 0 alone evaluates and writes metrics and checkpoints.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { parseConfig } from '../config/resolve-config.js';
 import { rlConfigSchema, type RlConfigInput } from '../config/rl-config.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 import { RexragError } from '../errors.js';
 import { aggregateBySource, scoreTrajectories, sourceMetrics } from '../eval/by-source.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
@@ -21,6 +24,7 @@ import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
 import { removeStaleTemporaries, truncateMetrics } from './run-folder.js';
+import { checkRanksAgree, gatherRollouts, localShare } from './data-parallel.js';
 import { SampleLog, trajectorySamples } from './run-samples.js';
 import { buildStepData } from './step-batch.js';
 
@@ -42,6 +46,14 @@ export interface RlRunOptions {
   runDir?: string;
   /** Continue from the latest checkpoint in runDir/checkpoints. */
   resume?: boolean;
+  /**
+   * Data parallel: every rank of the group calls runRl with the same options. A step's questions are split
+   * across the ranks by whole groups (rollout.cohorts cohorts per rank), and the run equals one process with
+   * `rollout.cohorts × worldSize` cohorts. Rank 0 evaluates and writes metrics and checkpoints.
+   */
+  processGroup?: ProcessGroup;
+  /** Resume a checkpoint written by a different number of ranks (the rollouts then follow the new split). */
+  reshard?: boolean;
   onEvent?: (event: RlEvent) => void;
 }
 
@@ -80,9 +92,15 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   if (config.questionsPerStep > trainQuestions.length) {
     throw new RexragError(`questionsPerStep (${config.questionsPerStep}) is larger than the ${trainQuestions.length} train questions`, 'ERR_INVALID_ARG');
   }
-  const evalQuestions = (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined);
+  const group = options.processGroup;
+  const worldSize = group?.worldSize ?? 1;
+  const leader = (group?.rank ?? 0) === 0;  // evaluates and writes the run folder
+  if (config.questionsPerStep < worldSize) {
+    throw new RexragError(`questionsPerStep (${config.questionsPerStep}) is smaller than the ${worldSize} ranks: every rank needs at least one question`, 'ERR_INVALID_ARG');
+  }
+  const evalQuestions = leader ? (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined) : [];
   const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
-  if (options.runDir && checkpoints) {
+  if (leader && options.runDir && checkpoints) {
     await removeStaleTemporaries(options.runDir);
     await removeStaleTemporaries(checkpoints);
   }
@@ -98,29 +116,43 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     const resumed = await resumeFromCheckpoint(resumeFrom, { trainerOptions: { ...config.trainer } });
     policy = resumed.policy;
     trainer = resumed.trainer;
-    const extra = resumed.state.extra as { step: number; rho: number };
+    const extra = resumed.state.extra as { step: number; rho: number; worldSize?: number };
+    const savedWorldSize = extra.worldSize ?? 1;
+    if (savedWorldSize !== worldSize && !options.reshard) {
+      resumed.trainer.dispose();
+      resumed.policy.dispose();
+      throw new RexragError(
+        `${resumeFrom} was written by a run of ${savedWorldSize} rank(s) but this run has ${worldSize}: resume with ${savedWorldSize} ` +
+          `rank(s), or reshard (--reshard) to continue with ${worldSize} (the step's questions are then split differently)`,
+        'ERR_INVALID_ARG',
+      );
+    }
     firstStep = extra.step;
     algorithmState = { rho: extra.rho };
     // Steps after the checkpoint run again: their earlier lines go, so each step keeps one line.
-    await truncateMetrics(join(options.runDir!, 'metrics.jsonl'), firstStep);
+    if (leader) await truncateMetrics(join(options.runDir!, 'metrics.jsonl'), firstStep);
   } else {
     if (!options.policy) throw new TypeError('options.policy is required unless resuming from a checkpoint in runDir');
     policy = options.policy;
     trainer = await GrpoTrainer.create(policy, { ...config.trainer });
   }
+  if (group) {
+    await checkRanksAgree(group, { config, questions: trainQuestions, firstStep });
+    await trainer.setProcessGroup(group);  // every rank starts from rank 0's weights
+  }
   const tokenizer = policy.tokenizer;
   if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json)');
   const algorithm = createAlgorithm(config, tokenizer, algorithmState);
-  if (options.runDir) {
+  if (leader && options.runDir) {
     await mkdir(options.runDir, { recursive: true });
     await writeFile(join(options.runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
   const emit = (event: RlEvent) => options.onEvent?.(event);
   // wall_time (Unix seconds) lets a dashboard plot against time as well as steps.
   const record = async (entry: Record<string, unknown>) => {
-    if (options.runDir) await appendFile(join(options.runDir, 'metrics.jsonl'), `${JSON.stringify({ ...entry, wall_time: Date.now() / 1000 })}\n`);
+    if (leader && options.runDir) await appendFile(join(options.runDir, 'metrics.jsonl'), `${JSON.stringify({ ...entry, wall_time: Date.now() / 1000 })}\n`);
   };
-  const samples = options.runDir && config.samples.count > 0 ? new SampleLog(options.runDir) : undefined;
+  const samples = leader && options.runDir && config.samples.count > 0 ? new SampleLog(options.runDir) : undefined;
   const questionText = new Map<string | number, string>([...trainQuestions, ...evalQuestions].map((q) => [q.id, q.question]));
   const result: RlRunResult = { policy, evals: [], steps: [] };
   const runEval = async (step: number) => {
@@ -143,24 +175,33 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     emit({ type: 'phase', step, phase: 'rollout' });
     const hook = algorithm.probeHook(step);
     let probesSkipped = 0;
-    const trajectories = await policyRollouts(policy, {
+    let trajectories = await policyRollouts(policy, {
       retriever, questions, groupSize: config.groupSize, rollout: config.rollout, seed: mixSeed(config.seed, step),
       onEvent: (event) => void (event.type === 'probe-skipped' && probesSkipped++),
       ...(hook ? { onAnswer: hook } : {}),
+      ...(group ? { shard: { rank: group.rank, worldSize } } : {}),
     });
     const rolloutSeconds = (Date.now() - started) / 1000;
-    const rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
+    let rewards = trajectories.map((t) => scoreAnswer(t.responseText, t.golds, { metric: 'em' }));
     emit({ type: 'phase', step, phase: 'score' });
     const sequences = trajectories.map((t) => [...t.promptTokens, ...t.responseTokens]);
     const { logps } = await policy.score(sequences, {
       lossMask: trajectories.map((t) => [...t.promptTokens.map(() => 0), ...t.lossMask]),
       temperature: config.trainer.loss.temperature,
     });
-    const oldLogps = logps.map((row, i) => row.slice(trajectories[i]!.promptTokens.length));
+    let oldLogps: ArrayLike<number>[] = logps.map((row, i) => row.slice(trajectories[i]!.promptTokens.length));
+    let isLocal = (_: unknown) => true;
+    if (group) {  // every rank's scored rollouts, so each builds the global step data itself
+      const joined = await gatherRollouts(group, { trajectories, rewards, oldLogps: oldLogps.map((row) => Array.from(row)), probesSkipped });
+      ({ trajectories, rewards, oldLogps, probesSkipped } = joined);
+      const mine = new Set(joined.trajectories.filter((_, i) => joined.local[i]));
+      isLocal = (t) => mine.has(t as never);
+    }
     const data = buildStepData({ trajectories, rewards, oldLogps, questionsPerStep: questions.length, groupSize: config.groupSize }, algorithm);
     emit({ type: 'phase', step, phase: 'train' });
     const trainStarted = Date.now();
-    const stepMetrics = await trainer.step(data.batch, { ...config.trainer.step, seed: config.trainer.step.seed + step });
+    const batch = group ? localShare(data.batch, data.trained.map(isLocal)) : data.batch;
+    const stepMetrics = await trainer.step(batch, { ...config.trainer.step, seed: config.trainer.step.seed + step });
     const metrics: Record<string, number> = {
       ...data.metrics,
       'probe/skipped_context': probesSkipped,
@@ -182,9 +223,9 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     }
     const last = step + 1 === config.steps;
     if (config.eval.every > 0 && (step + 1) % config.eval.every === 0 && !last) await runEval(step + 1);
-    if (checkpoints && (last || (config.checkpoint.every > 0 && (step + 1) % config.checkpoint.every === 0))) {
+    if (leader && checkpoints && (last || (config.checkpoint.every > 0 && (step + 1) % config.checkpoint.every === 0))) {
       const dir = await saveCheckpoint(checkpoints, {
-        policy, trainer, step: step + 1, config, rng: { seed: config.seed }, extra: { step: step + 1, ...algorithm.state() }, keepLast: config.checkpoint.keepLast,
+        policy, trainer, step: step + 1, config, rng: { seed: config.seed }, extra: { step: step + 1, ...algorithm.state(), worldSize }, keepLast: config.checkpoint.keepLast,
       });
       emit({ type: 'checkpoint', step: step + 1, dir });
     }

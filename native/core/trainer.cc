@@ -17,6 +17,7 @@
 #include "core/optimizer.h"
 #include "core/policy_loss.h"
 #include "core/policy_state.h"
+#include "core/process_group.h"
 #include "core/token_logprobs.h"
 #include "core/weights_io.h"
 
@@ -72,33 +73,64 @@ std::vector<int64_t> epoch_order(int64_t rows, const StepOptions& options, int64
   return order;
 }
 
-/// A mini-batch: positions [begin, end) of the epoch's order, and its loss-token totals.
+/// A mini-batch: positions [begin, end) of the local order, and its loss-token totals (the global batch's, once
+/// reduced over the ranks).
 struct MiniBatch {
   int64_t begin = 0, end = 0;
   LossNormaliser normaliser;
 };
 
-/// Splits an epoch's order into mini-batches of `size` rows, the last one short (verl's ppo_mini_batch_size);
-/// size 0: one mini-batch of every row.
-std::vector<MiniBatch> mini_batches(const TrainBatch& batch, const std::vector<int64_t>& starts,
-                                    const std::vector<int64_t>& order, int64_t size) {
-  const auto rows = static_cast<int64_t>(order.size());
+/// An epoch's mini-batches over this rank's rows: `order` holds the local rows in the global epoch order.
+struct EpochPlan {
+  std::vector<int64_t> order;
+  std::vector<MiniBatch> minis;
+};
+
+/// Splits the global epoch order into mini-batches of `size` global rows, the last one short (verl's
+/// ppo_mini_batch_size); size 0: one mini-batch of every row. Each mini-batch keeps the local rows that fall in
+/// it (`local_of[global row]`, −1 for another rank's), so every rank walks the same mini-batches.
+EpochPlan plan_epoch(const TrainBatch& batch, const std::vector<int64_t>& starts,
+                     const std::vector<int64_t>& global_order, const std::vector<int64_t>& local_of, int64_t size) {
+  const auto rows = static_cast<int64_t>(global_order.size());
   const int64_t per_mini = size > 0 ? size : std::max<int64_t>(rows, 1);
-  std::vector<MiniBatch> out;
+  EpochPlan plan;
   for (int64_t begin = 0; begin < rows; begin += per_mini) {
     MiniBatch mini;
-    mini.begin = begin;
-    mini.end = std::min(rows, begin + per_mini);
-    for (int64_t k = mini.begin; k < mini.end; ++k) {
-      const int64_t r = order[k];
+    mini.begin = static_cast<int64_t>(plan.order.size());
+    for (int64_t k = begin; k < std::min(rows, begin + per_mini); ++k) {
+      const int64_t r = local_of[global_order[k]];
+      if (r < 0) continue;
+      plan.order.push_back(r);
       double row_tokens = 0;
       for (int64_t t = 0; t < batch.lengths[r]; ++t) row_tokens += batch.loss_mask[starts[r] + t] != 0;
       mini.normaliser.tokens += row_tokens;
       mini.normaliser.rows += row_tokens > 0;
     }
-    out.push_back(mini);
+    mini.end = static_cast<int64_t>(plan.order.size());
+    plan.minis.push_back(mini);
   }
-  return out;
+  return plan;
+}
+
+/// Global row → local row (−1: another rank's), after checking the batch's global indices.
+std::vector<int64_t> local_rows_of(const TrainBatch& batch, int64_t local_rows, bool distributed) {
+  if (!distributed) {
+    require(batch.global_index.empty() && batch.global_rows == 0,
+            "globalIndex / globalRows describe a rank's share of a batch and need a process group");
+    std::vector<int64_t> identity(local_rows);
+    std::iota(identity.begin(), identity.end(), 0);
+    return identity;
+  }
+  require(static_cast<int64_t>(batch.global_index.size()) == local_rows,
+          "globalIndex must give the global row of each of the " + std::to_string(local_rows) + " rows");
+  std::vector<int64_t> local_of(batch.global_rows, -1);
+  for (int64_t r = 0; r < local_rows; ++r) {
+    const int64_t g = batch.global_index[r];
+    require(g >= 0 && g < batch.global_rows && (r == 0 || g > batch.global_index[r - 1]),
+            "globalIndex must be ascending and within [0, globalRows)");
+    local_of[g] = r;
+  }
+  return local_of;
 }
 
 /// End of the micro-batch that starts at order position `begin`: it grows while its padded size fits the token
@@ -180,6 +212,30 @@ struct StepTotals {
   std::vector<KindSums> kinds;  // per token kind, when the batch has token kinds
 };
 
+/// Sums (and maxima / minima) of every rank's totals, so the metrics are the global batch's.
+void all_reduce_totals(ProcessGroup& group, StepTotals& totals) {
+  const size_t kinds = std::size(kTokenKindNames);
+  totals.kinds.resize(kinds);  // every rank reports the kinds when any rank's batch has them (see below)
+  LossSums& l = totals.sums;
+  std::vector<double*> sums = {&l.tokens, &l.pg, &l.kl, &l.entropy, &l.clipped_high, &l.clipped_low, &l.approx_kl,
+                               &l.ratio, &l.neg_logp, &totals.loss, &totals.counters.micro_batches};
+  std::vector<double*> maxima = {&l.ratio_max}, minima;
+  for (KindSums& k : totals.kinds) {
+    for (double* v : {&k.tokens, &k.ratio, &k.clipped_high, &k.clipped_low, &k.approx_kl, &k.kl_k3, &k.advantage}) {
+      sums.push_back(v);
+    }
+    maxima.push_back(&k.ratio_max);
+    minima.push_back(&k.ratio_min);
+  }
+  for (auto [pointers, op] : {std::pair{&sums, ReduceOp::Sum}, std::pair{&maxima, ReduceOp::Max},
+                              std::pair{&minima, ReduceOp::Min}}) {
+    std::vector<double> values;
+    for (double* v : *pointers) values.push_back(*v);
+    group.all_reduce(values, op);
+    for (size_t i = 0; i < values.size(); ++i) *(*pointers)[i] = values[i];
+  }
+}
+
 StepMetrics reduce_metrics(const StepTotals& totals) {
   StepMetrics metrics = totals.counters;
   loss_means(totals.sums, metrics);
@@ -200,6 +256,7 @@ struct Trainer::State {
   std::map<std::string, at::Tensor> exp_avg, exp_avg_sq;
   int64_t updates = 0;  // AdamW's step count
   int64_t steps = 0;    // training steps (the schedule's clock)
+  std::shared_ptr<ProcessGroup> group;  // data parallel when set
 
   /// The frozen reference's log-probs of a micro-batch's loss tokens.
   at::Tensor reference_logps(const DeviceInputs& in, int64_t logit_chunk) {
@@ -262,6 +319,42 @@ struct Trainer::State {
       }
     }
     return finite;
+  }
+
+  /// Sums every parameter's gradient over the ranks, flattened into buckets of at most kBucketElements values
+  /// (one collective per bucket rather than per tensor). Each rank's loss is already divided by the global
+  /// batch's token count, so the sum is the global batch's gradient. Returns whether every rank's losses were
+  /// finite.
+  bool all_reduce_gradients(bool finite) {
+    constexpr int64_t kBucketElements = int64_t{1} << 23;
+    std::vector<double> nonfinite{finite ? 0.0 : 1.0};
+    group->all_reduce(nonfinite, ReduceOp::Sum);
+    std::vector<at::Tensor> grads;
+    for (auto& [name, parameter] : parameters) {
+      if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
+      grads.push_back(parameter.grad());
+    }
+    for (size_t first = 0; first < grads.size();) {
+      size_t last = first;
+      int64_t elements = 0;
+      while (last < grads.size() && (last == first || elements + grads[last].numel() <= kBucketElements)) {
+        elements += grads[last++].numel();
+      }
+      at::Tensor bucket = at::empty({elements}, grads[first].options().dtype(at::kFloat));  // (E,)
+      int64_t offset = 0;
+      for (size_t i = first; i < last; ++i) {
+        bucket.narrow(0, offset, grads[i].numel()).copy_(grads[i].reshape(-1));
+        offset += grads[i].numel();
+      }
+      group->all_reduce(bucket, ReduceOp::Sum);
+      offset = 0;
+      for (size_t i = first; i < last; ++i) {
+        grads[i].copy_(bucket.narrow(0, offset, grads[i].numel()).view(grads[i].sizes()));
+        offset += grads[i].numel();
+      }
+      first = last;
+    }
+    return nonfinite[0] == 0;
   }
 
   /// The L2 norm of every parameter's gradient together.
@@ -328,17 +421,35 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   const std::vector<int64_t> starts = row_starts(batch, state_->policy->config().vocab_size);
   require(!batch.ref_logps.empty() || state_->loss.kl_type == KlType::None || state_->reference != nullptr,
           "refLogps were not given and this trainer keeps no reference model");
+  ProcessGroup* group = state_->group.get();
+  const auto local_rows = static_cast<int64_t>(starts.size());
+  const std::vector<int64_t> local_of = local_rows_of(batch, local_rows, group != nullptr);
+  const int64_t global_rows = group != nullptr ? batch.global_rows : local_rows;
   StepTotals totals;
   if (!batch.token_kinds.empty()) totals.kinds.resize(std::size(kTokenKindNames));
   const double lr = lr_at(state_->steps);
   totals.counters.lr = lr;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
-    const std::vector<int64_t> order = epoch_order(static_cast<int64_t>(starts.size()), options, state_->steps, epoch);
-    for (const MiniBatch& mini : mini_batches(batch, starts, order, options.mini_batch_size)) {
+    const std::vector<int64_t> global_order = epoch_order(global_rows, options, state_->steps, epoch);
+    EpochPlan plan = plan_epoch(batch, starts, global_order, local_of, options.mini_batch_size);
+    if (group != nullptr) {  // every mini-batch's loss is normalised by the global batch's totals
+      std::vector<double> normalisers;
+      for (const MiniBatch& mini : plan.minis) {
+        normalisers.push_back(mini.normaliser.tokens);
+        normalisers.push_back(mini.normaliser.rows);
+      }
+      group->all_reduce(normalisers, ReduceOp::Sum);
+      for (size_t m = 0; m < plan.minis.size(); ++m) {
+        plan.minis[m].normaliser.tokens = normalisers[2 * m];
+        plan.minis[m].normaliser.rows = normalisers[2 * m + 1];
+      }
+    }
+    for (const MiniBatch& mini : plan.minis) {
       if (mini.normaliser.tokens == 0) continue;  // nothing to learn from in this mini-batch
       state_->clear_gradients();
-      const bool finite = state_->accumulate_gradients(batch, starts, order, mini, options, totals);
+      bool finite = state_->accumulate_gradients(batch, starts, plan.order, mini, options, totals);
       torch::NoGradGuard no_grad;
+      if (group != nullptr) finite = state_->all_reduce_gradients(finite);
       const double grad_norm = state_->gradient_norm();
       if (!finite || !std::isfinite(grad_norm)) {
         totals.counters.skipped_updates += 1;
@@ -352,7 +463,30 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   }
   state_->clear_gradients();
   state_->steps += 1;
+  if (group != nullptr) {
+    // Kinds are reported when any rank's batch has them; a rank without rows of a kind adds zeros.
+    std::vector<double> has_kinds{totals.kinds.empty() ? 0.0 : 1.0};
+    group->all_reduce(has_kinds, ReduceOp::Max);
+    all_reduce_totals(*group, totals);
+    if (has_kinds[0] == 0) totals.kinds.clear();
+  }
   return reduce_metrics(totals);
+}
+
+void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group) {
+  require(group != nullptr, "the process group is null");
+  torch::NoGradGuard no_grad;
+  for (auto& [name, parameter] : state_->parameters) {
+    at::Tensor values = parameter.detach();
+    group->broadcast(values, 0);
+  }
+  if (state_->reference) {
+    for (auto& item : state_->reference->state().model->named_parameters()) {
+      at::Tensor values = item.value().detach();
+      group->broadcast(values, 0);
+    }
+  }
+  state_->group = std::move(group);
 }
 
 void Trainer::save_state(const std::string& path) const {

@@ -1,7 +1,8 @@
 // One GRPO training step in one call: for each epoch and mini-batch, micro-batches by a token budget with
 // gradient accumulation, the clipped policy loss against the given behaviour log-probs, KL to a reference,
 // gradient-norm clipping, AdamW, and an LR schedule that advances once per step. Non-finite losses or
-// gradients skip the update and are counted. Torch-free header.
+// gradients skip the update and are counted. Data parallel over a c10d process group when one is set.
+// Torch-free header.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,8 @@
 
 namespace rexrag {
 
+class ProcessGroup;
+
 /// Rows concatenated; every per-token array is aligned with `ids`.
 struct TrainBatch {
   std::vector<int32_t> ids;
@@ -26,6 +29,10 @@ struct TrainBatch {
   std::vector<float> advantages;
   std::vector<uint8_t> token_kinds;    // empty, or each token's index into kTokenKindNames (per-kind diagnostics)
   std::vector<uint8_t> sequence_ratio; // empty, or per row: 1 → one ratio for the whole row (policy_loss.h)
+  // Data parallel (with a process group): these rows are this rank's share of a global batch of `global_rows`
+  // rows, row r being global row global_index[r] (ascending). Empty / 0: the batch is the whole batch.
+  std::vector<int64_t> global_index;
+  int64_t global_rows = 0;
 };
 
 class Trainer {
@@ -35,7 +42,13 @@ class Trainer {
           bool keep_reference);
   ~Trainer();
 
+  /// With a process group (set_process_group), every rank calls step with its share of the same global batch:
+  /// mini-batches, loss normalisers and the shuffle are those of the global batch, gradients are summed over the
+  /// ranks before clipping and AdamW, and the metrics are the global batch's, so every rank applies the update
+  /// one process would apply to the whole batch.
   StepMetrics step(const TrainBatch& batch, const StepOptions& options);
+  /// Trains data-parallel over `group` from now on: broadcasts rank 0's parameters (and reference) to every rank.
+  void set_process_group(std::shared_ptr<ProcessGroup> group);
   /// Reference-model log-probs of rows (teacher-forced), like Policy::score.
   Policy::ScoreResult reference_score(const Policy::ScoreRequest& request);
   double lr_at(int64_t step) const;

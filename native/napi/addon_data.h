@@ -11,6 +11,7 @@ struct AddonData {
   Napi::FunctionReference session_constructor;
   Napi::FunctionReference trainer_constructor;
   Napi::FunctionReference encoder_constructor;
+  Napi::FunctionReference process_group_constructor;
 };
 
 /// This environment's data, created on first use and freed by N-API at shutdown.

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "core/errors.h"
+#include "core/process_group.h"
 #include "napi/addon_data.h"
 
 namespace rexrag::napi {
@@ -21,6 +22,8 @@ ErrorInfo describe_current_exception() {
     return {"ERR_OOM", "out of memory"};
   } catch (const InvalidArgument& error) {
     return {"ERR_INVALID_ARG", error.what()};
+  } catch (const DistributedError& error) {
+    return {"ERR_DISTRIBUTED", error.what()};
   } catch (const std::exception& error) {
     return {"ERR_NATIVE", error.what()};
   } catch (...) {

@@ -1,5 +1,6 @@
 // The one place where C++ exceptions become JS errors with a `code`:
 // c10::Error -> ERR_TORCH, out of memory -> ERR_OOM, rexrag::InvalidArgument -> ERR_INVALID_ARG,
+// rexrag::DistributedError -> ERR_DISTRIBUTED,
 // any other std::exception -> ERR_NATIVE. Also argument readers that throw TypeError naming the argument.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include "napi/addon_data.h"
 #include "napi/convert.h"
 #include "napi/handles.h"
+#include "napi/process_group.h"
 #include "napi/train_options.h"
 #include "napi/worker.h"
 
@@ -17,6 +18,7 @@ std::vector<WeightFile> read_files_arg(const Napi::Value& value);
 struct TrainerBox {
   std::shared_ptr<Trainer> trainer;
   std::shared_ptr<PolicyBox> policy;
+  std::shared_ptr<ProcessGroupBox> group;  // data parallel when set
   bool busy = false;
 };
 
@@ -31,6 +33,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::LoadState>("loadState"),
                         InstanceMethod<&TrainerWrap::SaveReference>("saveReference"),
                         InstanceMethod<&TrainerWrap::LoadReference>("loadReference"),
+                        InstanceMethod<&TrainerWrap::SetProcessGroup>("setProcessGroup"),
                         InstanceMethod<&TrainerWrap::Dispose>("dispose")});
   }
 
@@ -57,12 +60,25 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value Start(Napi::Env env, std::function<void(Trainer&)> run,
                     std::function<Napi::Value(Napi::Env)> result = nullptr) {
     auto worker = new CallWorker(env, "rexrag.trainer", [box = box_, run] { run(*box->trainer); }, std::move(result));
-    return worker->hold(box_, box_->busy).hold(box_->policy, box_->policy->busy).Start();
+    worker->hold(box_, box_->busy).hold(box_->policy, box_->policy->busy);
+    if (box_->group) worker->hold(box_->group, box_->group->busy);  // its collectives run inside the call
+    return worker->Start();
   }
 
   void check(Napi::Env env) {
     check_usable(env, !box_->trainer, box_->busy, "Trainer");
     check_usable(env, !box_->policy->policy, box_->policy->busy, "Qwen2Policy");
+    if (box_->group) check_usable(env, !box_->group->group, box_->group->busy, "ProcessGroup");
+  }
+
+  /// setProcessGroup(group) → Promise: data parallel from now on; broadcasts rank 0's weights (a collective).
+  Napi::Value SetProcessGroup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check(env);
+    auto group = unwrap_process_group(info[0], "group");
+    check_usable(env, !group->group, group->busy, "ProcessGroup");
+    box_->group = group;
+    return Start(env, [shared = group->group](Trainer& t) { t.set_process_group(shared); });
   }
 
   Napi::Value Step(const Napi::CallbackInfo& info) {
@@ -78,6 +94,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     batch->advantages = float_list(b.Get("advantages"), "batch.advantages");
     if (has_field(b, "tokenKinds")) batch->token_kinds = uint8_list(b.Get("tokenKinds"), "batch.tokenKinds");
     if (has_field(b, "sequenceRatio")) batch->sequence_ratio = uint8_list(b.Get("sequenceRatio"), "batch.sequenceRatio");
+    if (has_field(b, "globalIndex")) {
+      batch->global_index = int64_list(b.Get("globalIndex"), "batch.globalIndex");
+      batch->global_rows = integer_field(b, "globalRows", "batch");
+    }
     StepOptions options = read_step(Fields(object_arg(info, 1, "options"), "options"));
     auto metrics = std::make_shared<StepMetrics>();
     return Start(
