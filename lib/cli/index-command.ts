@@ -2,6 +2,7 @@
 // Draws a progress bar on stderr when it is a TTY, reports skipped lines there, and prints a JSON summary.
 import { RexragError } from '../errors.js';
 import { buildIndex, type BuildEvent, type BuildMode } from '../retrieval/build.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../retrieval/corpus.js';
 import { DEFAULT_HNSW_PARAMS } from '../retrieval/dense-index.js';
 import { numberOption, stringOption } from './parse.js';
 import { ProgressBar } from './progress-bar.js';
@@ -14,6 +15,7 @@ const usage = `usage: rexrag index --corpus FILE.jsonl --out DIR [options]
   --resume                continue an interrupted build in DIR (a complete index is left as it is)
   --restart               delete the index files in DIR and build from scratch
   --on-malformed MODE     fail (default): stop at the first bad line | skip: report it on stderr and go on
+  --max-line-bytes N      a longer corpus line is malformed, never read whole (default 8388608 = 8 MiB)
   --chunk-size N          documents per chunk, the unit of progress and of resumption (default 4096)
   --ann hnsw|flat         dense embedders: also build an HNSW graph (default) or keep exact search only
   --hnsw-m N              HNSW graph degree M (default ${DEFAULT_HNSW_PARAMS.M})
@@ -37,6 +39,7 @@ export const indexCommand = defineCommand({
       restart: { type: 'boolean' },
       'on-malformed': { type: 'string' },
       'chunk-size': { type: 'string' },
+      'max-line-bytes': { type: 'string' },
       ann: { type: 'string' },
       'hnsw-m': { type: 'string' },
       'ef-construction': { type: 'string' },
@@ -53,6 +56,7 @@ export const indexCommand = defineCommand({
     const ann = stringOption(values, 'ann') ?? 'hnsw';
     if (ann !== 'hnsw' && ann !== 'flat') throw new CliUsageError(`--ann must be hnsw or flat, got "${ann}"`);
     const chunkSize = numberOption(values, 'chunk-size', 4096, { min: 1, integer: true });
+    const maxLineBytes = numberOption(values, 'max-line-bytes', DEFAULT_MAX_LINE_BYTES, { min: 1, integer: true });
     const shards = numberOption(values, 'shards', 1, { min: 1, max: 4096, integer: true });
     const hnsw = {
       M: numberOption(values, 'hnsw-m', DEFAULT_HNSW_PARAMS.M, { min: 2, max: 512, integer: true }),
@@ -88,7 +92,7 @@ export const indexCommand = defineCommand({
     try {
       const summary = await buildIndex({
         corpus, out, embedder: stringOption(values, 'embedder'), mode, chunkSize,
-        onMalformed, ann, hnsw: { ...DEFAULT_HNSW_PARAMS, ...hnsw }, shards, onEvent, signal: controller.signal,
+        onMalformed, maxLineBytes, ann, hnsw: { ...DEFAULT_HNSW_PARAMS, ...hnsw }, shards, onEvent, signal: controller.signal,
       });
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return 0;

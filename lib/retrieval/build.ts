@@ -10,7 +10,7 @@ import { expectInteger, expectObject, expectString } from '../validate.js';
 import { renameDurably, temporarySibling, writeFileAtomic } from '../util/atomic-file.js';
 import { bm25SegmentFile, buildBm25Segment, serialiseBm25Segment } from './bm25.js';
 import { BUILD_STATE_FILE, readBuildState, writeBuildState, type BuildState } from './build-state.js';
-import { readCorpusBatches, statCorpus, type MalformedLine, type MalformedPolicy } from './corpus.js';
+import { DEFAULT_MAX_LINE_BYTES, readCorpusBatches, statCorpus, type MalformedLine, type MalformedPolicy } from './corpus.js';
 import { buildHnswGraph, checkHnswParams, DEFAULT_HNSW_PARAMS, HNSW_FILE, VECTORS_FILE, type HnswParams } from './dense-index.js';
 import { DOCUMENTS_FILE, DocumentStoreWriter, OFFSETS_FILE, writeFully } from './doc-store.js';
 import { embedderLabel, parseEmbedderSpec, type DenseEmbedder, type EmbedderSpec } from './embedder.js';
@@ -33,6 +33,8 @@ export interface BuildIndexOptions {
   chunkSize?: number;
   /** What to do with a malformed corpus line. Default 'fail'. */
   onMalformed?: MalformedPolicy;
+  /** A corpus line longer than this many bytes is malformed (never read whole). Default 8 MiB. */
+  maxLineBytes?: number;
   /** Dense indexes only: 'hnsw' (default) also builds an HNSW graph; 'flat' keeps exact search only. */
   ann?: 'hnsw' | 'flat';
   hnsw?: Partial<HnswParams>;
@@ -90,6 +92,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   const chunkSize = options.chunkSize === undefined ? 4096 : expectInteger(options.chunkSize, 'options.chunkSize', { min: 1, max: 10_000_000 });
   const onMalformed = options.onMalformed ?? 'fail';
   if (onMalformed !== 'skip' && onMalformed !== 'fail') throw new RangeError(`options.onMalformed must be 'skip' or 'fail', got ${String(onMalformed)}`);
+  const maxLineBytes = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : expectInteger(options.maxLineBytes, 'options.maxLineBytes', { min: 1 });
   const ann = options.ann ?? 'hnsw';
   if (ann !== 'hnsw' && ann !== 'flat') throw new RangeError(`options.ann must be 'hnsw' or 'flat', got ${String(ann)}`);
   const hnsw = checkHnswParams({ ...DEFAULT_HNSW_PARAMS, ...(options.hnsw ?? {}) });
@@ -135,7 +138,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   let current: BuildState = state ?? wanted;
   emit({ type: 'start', resumed: state !== undefined, fromChunk: current.chunks, fromLine: current.lastLine, corpusBytes: corpusInfo.bytes });
   const documentsBefore = current.documents;
-  if (current.phase === 'ingest') current = await ingest(out, current, embedder, emit, options.signal);
+  if (current.phase === 'ingest') current = await ingest(out, current, embedder, emit, options.signal, maxLineBytes);
   const ingestSeconds = (performance.now() - started) / 1000;
   if (current.documents === 0) {
     await clearIndexFolder(out);
@@ -197,7 +200,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
 }
 
 /** Reads the corpus from the checkpoint on, one chunk at a time, checkpointing after each; returns the final state. */
-async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | undefined, emit: (event: BuildEvent) => void, signal: AbortSignal | undefined): Promise<BuildState> {
+async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | undefined, emit: (event: BuildEvent) => void, signal: AbortSignal | undefined, maxLineBytes: number): Promise<BuildState> {
   const resuming = from.chunks > 0;
   const store = await DocumentStoreWriter.open(out, resuming ? { documents: from.documents, documentsBytes: from.documentsBytes } : undefined);
   let vectors: FileHandle | undefined;
@@ -209,6 +212,7 @@ async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | u
     const batches = readCorpusBatches(from.corpus.path, {
       batchSize: from.chunkSize,
       onMalformed: from.onMalformed,
+      maxLineBytes,
       startAfterLine: from.lastLine,
       signal,
       onSkip: (info) => emit({ type: 'malformed', ...info }),
