@@ -4,6 +4,7 @@ import { RexragError } from '../errors.js';
 import { buildIndex, type BuildEvent, type BuildMode } from '../retrieval/build.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../retrieval/corpus.js';
 import { DEFAULT_HNSW_PARAMS } from '../retrieval/dense-index.js';
+import { describeDuplicates } from '../retrieval/duplicate-ids.js';
 import { numberOption, stringOption } from './parse.js';
 import { ProgressBar } from './progress-bar.js';
 import { CliUsageError, defineCommand } from './usage.js';
@@ -14,7 +15,8 @@ const usage = `usage: rexrag index --corpus FILE.jsonl --out DIR [options]
   --embedder SPEC         hashed (default, 512 dims) | hashed:DIM | bm25 | bm25:K1,B | e5:MODEL_DIR
   --resume                continue an interrupted build in DIR (a complete index is left as it is)
   --restart               delete the index files in DIR and build from scratch
-  --on-malformed MODE     fail (default): stop at the first bad line | skip: report it on stderr and go on
+  --on-malformed MODE     fail (default): stop at the first bad line, or at repeated ids once the corpus is read |
+                          skip: report bad lines (dropped) and repeated ids (kept) on stderr and go on
   --max-line-bytes N      a longer corpus line is malformed, never read whole (default 8388608 = 8 MiB)
   --chunk-size N          documents per chunk, the unit of progress and of resumption (default 4096)
   --ann hnsw|flat         dense embedders: also build an HNSW graph (default) or keep exact search only
@@ -74,6 +76,8 @@ export const indexCommand = defineCommand({
         malformed++;
         if (malformed <= MAX_MALFORMED_SHOWN) bar.message(`rexrag index: skipped ${event.path} line ${event.line}: ${event.reason}`);
         else if (malformed === MAX_MALFORMED_SHOWN + 1) bar.message('rexrag index: more malformed lines skipped; the total is in the summary');
+      } else if (event.type === 'duplicates') {
+        bar.message(`rexrag index: ${describeDuplicates(event.report)} (kept; ids should be unique)`);
       } else if (event.type === 'chunk') {
         lastChunk = event.chunk;
         bar.update('reading ', event.bytesRead / Math.max(1, event.corpusBytes), `${event.documents} docs, ${Math.round(event.passagesPerSecond)} passages/s`);
