@@ -11,9 +11,11 @@ export interface TemplateBudget {
   maxOutputChars: number;
   /** Wall time the rendering may take, in ms. Default 2000. */
   timeoutMs: number;
+  /** Most items `range()` may return (a for loop prepares a scope per item before running any). Default 100 000. */
+  maxRangeItems: number;
 }
 
-export const DEFAULT_TEMPLATE_BUDGET: Readonly<TemplateBudget> = Object.freeze({ maxOutputChars: 1_000_000, timeoutMs: 2000 });
+export const DEFAULT_TEMPLATE_BUDGET: Readonly<TemplateBudget> = Object.freeze({ maxOutputChars: 1_000_000, timeoutMs: 2000, maxRangeItems: 100_000 });
 
 /** The budget with defaults filled in and every field checked. */
 export function resolveTemplateBudget(budget: Partial<TemplateBudget> = {}): TemplateBudget {
@@ -21,6 +23,7 @@ export function resolveTemplateBudget(budget: Partial<TemplateBudget> = {}): Tem
   return {
     maxOutputChars: budget.maxOutputChars === undefined ? DEFAULT_TEMPLATE_BUDGET.maxOutputChars : expectInteger(budget.maxOutputChars, 'options.budget.maxOutputChars', { min: 1 }),
     timeoutMs: budget.timeoutMs === undefined ? DEFAULT_TEMPLATE_BUDGET.timeoutMs : expectInteger(budget.timeoutMs, 'options.budget.timeoutMs', { min: 1 }),
+    maxRangeItems: budget.maxRangeItems === undefined ? DEFAULT_TEMPLATE_BUDGET.maxRangeItems : expectInteger(budget.maxRangeItems, 'options.budget.maxRangeItems', { min: 1 }),
   };
 }
 
@@ -46,7 +49,7 @@ class BudgetedInterpreter extends InterpreterBase {
   override evaluate(statement: unknown, environment: unknown): unknown {
     // Reading the clock on every node would slow rendering down; every 64th keeps the overshoot tiny.
     if ((++this.steps & 63) === 0 && performance.now() > this.deadline) {
-      throw new LimitError(`${this.source}: the chat template did not finish rendering within ${this.budget.timeoutMs} ms (${this.steps} steps; a loop?)`,
+      throw new LimitError(`${this.source}: the chat template did not finish rendering within ${this.budget.timeoutMs} ms (a loop?)`,
         'timeoutMs', this.budget.timeoutMs, this.budget.timeoutMs);
     }
     const value = super.evaluate(statement, environment);
@@ -69,7 +72,7 @@ export function renderTemplate(template: Template, items: Record<string, unknown
   env.set('raise_exception', (message: unknown) => {
     throw new Error(String(message));
   });
-  env.set('range', (start: number, stop?: number, step = 1) => boundedRange(start, stop, step, budget.maxOutputChars, source));
+  env.set('range', (start: number, stop?: number, step = 1) => boundedRange(start, stop, step, budget.maxRangeItems, source));
   env.set('strftime_now', (format: string) => strftime(new Date(), String(format)));
   for (const [name, value] of Object.entries(items)) env.set(name, value);
   const interpreter = new BudgetedInterpreter(env, budget, performance.now() + budget.timeoutMs, source);
@@ -83,7 +86,7 @@ function boundedRange(start: number, stop: number | undefined, step: number, max
   if (step === 0) throw new Error('range() step must not be zero');
   const count = Math.max(0, Math.ceil((stop - start) / step));
   if (!Number.isFinite(count) || count > max) {
-    throw new LimitError(`${source}: the chat template asks for range() of ${count} items, over the limit of ${max}`, 'maxOutputChars', count, max);
+    throw new LimitError(`${source}: the chat template asks for range() of ${count} items, over the limit of ${max}`, 'maxRangeItems', count, max);
   }
   return Array.from({ length: count }, (_, i) => start + i * step);
 }

@@ -18,11 +18,12 @@ test('a template looping 1e8 times fails at once on range(), before allocating t
   const tokenizer = withTemplate('{% for i in range(100000000) %}x{% endfor %}');
   const error = t.throws(() => tokenizer.applyChatTemplate(messages), { instanceOf: LimitError });
   t.true(isRexragError(error, 'ERR_LIMIT'));
-  t.regex(error!.message, /model-dir: the chat template asks for range\(\) of 100000000 items, over the limit of 1000000/);
+  t.regex(error!.message, /model-dir: the chat template asks for range\(\) of 100000000 items, over the limit of 100000/);
+  t.is(error!.limit, 'maxRangeItems');
 });
 
 test('nested loops that would run for hours stop at the render-time budget', (t) => {
-  const tokenizer = withTemplate('{% for a in range(100000) %}{% for b in range(100000) %}{% if a == b %}{% endif %}{% endfor %}{% endfor %}');
+  const tokenizer = withTemplate('{% for a in range(50000) %}{% for b in range(50000) %}{% if a == b %}{% endif %}{% endfor %}{% endfor %}');
   const error = t.throws(() => tokenizer.applyChatTemplate(messages, { budget: { timeoutMs: 100 } }), { instanceOf: LimitError });
   t.is(error!.limit, 'timeoutMs');
   t.regex(error!.message, /did not finish rendering within 100 ms/);
