@@ -12,7 +12,8 @@ export type RexragErrorCode =
   | 'ERR_DISPOSED' // a handle was used after dispose()
   | 'ERR_IO' // a file could not be read or written
   | 'ERR_DISTRIBUTED' // a collective failed or timed out (another rank stopped, the network broke)
-  | 'ERR_RETRIEVER'; // the retrieval service failed after retries
+  | 'ERR_RETRIEVER' // the retrieval service failed after retries
+  | 'ERR_LIMIT'; // an input exceeds a documented budget (sequence length, batch tokens, template output or time)
 
 /** An error raised by rexrag; `code` says what kind of failure it is. */
 export class RexragError extends Error {
@@ -28,4 +29,12 @@ export class RexragError extends Error {
 /** True when `error` is a RexragError, optionally with the given code. */
 export function isRexragError(error: unknown, code?: RexragErrorCode): error is RexragError {
   return error instanceof RexragError && (code === undefined || error.code === code);
+}
+
+/** An input over a documented budget, refused before any work: `limit` names the setting that bounds it. */
+export class LimitError extends RexragError {
+  constructor(message: string, readonly limit: string, readonly value: number, readonly max: number) {
+    super(message, 'ERR_LIMIT');
+    this.name = 'LimitError';
+  }
 }

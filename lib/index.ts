@@ -1,6 +1,6 @@
 // Public entry point of the rexrag package: the runtime, the policy model, training, rollouts, rewards,
 // retrieval and configuration. Everything here is documented in the README.
-export { RexragError, isRexragError } from './errors.js';
+export { LimitError, RexragError, isRexragError } from './errors.js';
 export type { RexragErrorCode } from './errors.js';
 export { runtimeInfo, setNumThreads, matmulBenchmark } from './runtime.js';
 export type { MatmulOptions, MatmulResult, RuntimeInfo } from './runtime.js';
@@ -9,6 +9,8 @@ export type { MatmulOptions, MatmulResult, RuntimeInfo } from './runtime.js';
 export { Policy, PolicySession } from './model/policy.js';
 export type { PolicyOptions, ScoreOptions, ScoreResult } from './model/policy.js';
 export { loadPolicy, savePolicyFolder } from './model/load-policy.js';
+export { DEFAULT_MAX_GENERATION_BATCH_TOKENS, DEFAULT_MAX_SCORE_BATCH_TOKENS, resolveTokenLimits } from './model/token-limits.js';
+export type { TokenLimits } from './model/token-limits.js';
 export type { GeneratedRow, GenerationSession, SamplingOptions, StopReason } from './model/generation-types.js';
 export { loadGenerationConfig, loadModelConfig, parseModelConfig, toNativeConfig } from './model/hf-config.js';
 export type { GenerationConfig, Qwen2Config } from './model/hf-config.js';
@@ -18,6 +20,8 @@ export { writeTinyModel } from './model/tiny-model.js';
 export type { TinyModel, TinyModelOptions } from './model/tiny-model.js';
 export { loadTokenizer, HfTokenizer } from './tokenizer/hf-tokenizer.js';
 export type { ChatMessage, TextTokenizer } from './tokenizer/types.js';
+export { DEFAULT_TEMPLATE_BUDGET } from './tokenizer/template-budget.js';
+export type { TemplateBudget } from './tokenizer/template-budget.js';
 
 // Training.
 export { GrpoTrainer, loggedTrainMetrics } from './train/grpo-trainer.js';

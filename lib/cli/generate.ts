@@ -1,5 +1,7 @@
 // `rexrag generate`: loads a model folder, generates one completion for a prompt, prints JSON.
+import { LimitError } from '../errors.js';
 import { loadPolicy } from '../model/load-policy.js';
+import { DEFAULT_TEMPLATE_BUDGET } from '../tokenizer/template-budget.js';
 import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
@@ -13,6 +15,10 @@ const usage = `usage: rexrag generate --model DIR --prompt TEXT [options]
   --top-k K              default 0 (off)
   --seed S               default 0
   --stop STR             stop right after STR (repeatable)
+  --max-sequence-tokens N  prompt + new tokens allowed (default: the model's max_position_embeddings, the most)
+  --max-batch-tokens N   KV-cache slots one generate call may allocate (default 1048576)
+  --chat-template-chars N, --chat-template-ms N
+                         budget of the chat template: output characters (default 1000000), render time (default 2000)
   --dtype float32|bfloat16, --device cpu|cuda[:N]
 Prints {text, tokenIds, logprobs, modelLogprobs, stopReason, stopString?, promptTokens} as JSON.`;
 
@@ -21,7 +27,8 @@ export const generateCommand = defineCommand({
   summary: 'generate a completion with a model folder (JSON out)',
   usage,
   options: {
-    ...valueFlags('model', 'prompt', 'max-new-tokens', 'temperature', 'top-p', 'top-k', 'seed', 'dtype', 'device'),
+    ...valueFlags('model', 'prompt', 'max-new-tokens', 'temperature', 'top-p', 'top-k', 'seed', 'dtype', 'device',
+      'max-sequence-tokens', 'max-batch-tokens', 'chat-template-chars', 'chat-template-ms'),
     ...switchFlags('chat'), stop: { type: 'string', multiple: true },
   },
   async run(values) {
@@ -36,11 +43,25 @@ export const generateCommand = defineCommand({
     const dtype = stringOption(values, 'dtype') ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new CliUsageError(`--dtype must be float32 or bfloat16, got "${dtype}"`);
 
-    const policy = await loadPolicy(model, { dtype, device: stringOption(values, 'device') ?? 'cpu' });
+    const limits = {
+      ...(values['max-sequence-tokens'] === undefined ? {} : { maxSequenceTokens: numberOption(values, 'max-sequence-tokens', 0, { integer: true, min: 1 }) }),
+      ...(values['max-batch-tokens'] === undefined ? {} : { maxGenerationBatchTokens: numberOption(values, 'max-batch-tokens', 0, { integer: true, min: 1 }) }),
+    };
+    const templateBudget = {
+      maxOutputChars: numberOption(values, 'chat-template-chars', DEFAULT_TEMPLATE_BUDGET.maxOutputChars, { integer: true, min: 1 }),
+      timeoutMs: numberOption(values, 'chat-template-ms', DEFAULT_TEMPLATE_BUDGET.timeoutMs, { integer: true, min: 1 }),
+    };
+
+    const policy = await loadPolicy(model, { dtype, device: stringOption(values, 'device') ?? 'cpu', limits });
     try {
       const tokenizer = policy.tokenizer;
       if (!tokenizer) throw new CliUsageError(`${model} has no tokenizer.json`);
-      const text = values.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) : prompt;
+      // Refused before the prompt is even tokenised: more new tokens than a sequence may hold.
+      if (maxNewTokens >= policy.limits.maxSequenceTokens) {
+        throw new LimitError(`--max-new-tokens ${maxNewTokens} leaves no room for the prompt in ${policy.limits.maxSequenceTokens} tokens per sequence (the model's max_position_embeddings or --max-sequence-tokens)`,
+          'maxSequenceTokens', maxNewTokens, policy.limits.maxSequenceTokens - 1);
+      }
+      const text = values.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true, budget: templateBudget }) : prompt;
       const promptTokens = tokenizer.encode(text);
       if (promptTokens.length === 0) throw new CliUsageError('the prompt encodes to no tokens');
       const session = policy.createSession();

@@ -2,7 +2,9 @@
 // Draws a progress bar on stderr when it is a TTY, reports skipped lines there, and prints a JSON summary.
 import { RexragError } from '../errors.js';
 import { buildIndex, type BuildEvent, type BuildMode } from '../retrieval/build.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../retrieval/corpus.js';
 import { DEFAULT_HNSW_PARAMS } from '../retrieval/dense-index.js';
+import { describeDuplicates } from '../retrieval/duplicate-ids.js';
 import { numberOption, stringOption } from './parse.js';
 import { ProgressBar } from './progress-bar.js';
 import { CliUsageError, defineCommand } from './usage.js';
@@ -13,7 +15,9 @@ const usage = `usage: rexrag index --corpus FILE.jsonl --out DIR [options]
   --embedder SPEC         hashed (default, 512 dims) | hashed:DIM | bm25 | bm25:K1,B | e5:MODEL_DIR
   --resume                continue an interrupted build in DIR (a complete index is left as it is)
   --restart               delete the index files in DIR and build from scratch
-  --on-malformed MODE     fail (default): stop at the first bad line | skip: report it on stderr and go on
+  --on-malformed MODE     fail (default): stop at the first bad line, or at repeated ids once the corpus is read |
+                          skip: report bad lines (dropped) and repeated ids (kept) on stderr and go on
+  --max-line-bytes N      a longer corpus line is malformed, never read whole (default 8388608 = 8 MiB)
   --chunk-size N          documents per chunk, the unit of progress and of resumption (default 4096)
   --ann hnsw|flat         dense embedders: also build an HNSW graph (default) or keep exact search only
   --hnsw-m N              HNSW graph degree M (default ${DEFAULT_HNSW_PARAMS.M})
@@ -37,6 +41,7 @@ export const indexCommand = defineCommand({
       restart: { type: 'boolean' },
       'on-malformed': { type: 'string' },
       'chunk-size': { type: 'string' },
+      'max-line-bytes': { type: 'string' },
       ann: { type: 'string' },
       'hnsw-m': { type: 'string' },
       'ef-construction': { type: 'string' },
@@ -53,6 +58,7 @@ export const indexCommand = defineCommand({
     const ann = stringOption(values, 'ann') ?? 'hnsw';
     if (ann !== 'hnsw' && ann !== 'flat') throw new CliUsageError(`--ann must be hnsw or flat, got "${ann}"`);
     const chunkSize = numberOption(values, 'chunk-size', 4096, { min: 1, integer: true });
+    const maxLineBytes = numberOption(values, 'max-line-bytes', DEFAULT_MAX_LINE_BYTES, { min: 1, integer: true });
     const shards = numberOption(values, 'shards', 1, { min: 1, max: 4096, integer: true });
     const hnsw = {
       M: numberOption(values, 'hnsw-m', DEFAULT_HNSW_PARAMS.M, { min: 2, max: 512, integer: true }),
@@ -70,6 +76,8 @@ export const indexCommand = defineCommand({
         malformed++;
         if (malformed <= MAX_MALFORMED_SHOWN) bar.message(`rexrag index: skipped ${event.path} line ${event.line}: ${event.reason}`);
         else if (malformed === MAX_MALFORMED_SHOWN + 1) bar.message('rexrag index: more malformed lines skipped; the total is in the summary');
+      } else if (event.type === 'duplicates') {
+        bar.message(`rexrag index: ${describeDuplicates(event.report)} (kept; ids should be unique)`);
       } else if (event.type === 'chunk') {
         lastChunk = event.chunk;
         bar.update('reading ', event.bytesRead / Math.max(1, event.corpusBytes), `${event.documents} docs, ${Math.round(event.passagesPerSecond)} passages/s`);
@@ -88,7 +96,7 @@ export const indexCommand = defineCommand({
     try {
       const summary = await buildIndex({
         corpus, out, embedder: stringOption(values, 'embedder'), mode, chunkSize,
-        onMalformed, ann, hnsw: { ...DEFAULT_HNSW_PARAMS, ...hnsw }, shards, onEvent, signal: controller.signal,
+        onMalformed, maxLineBytes, ann, hnsw: { ...DEFAULT_HNSW_PARAMS, ...hnsw }, shards, onEvent, signal: controller.signal,
       });
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return 0;

@@ -1,6 +1,7 @@
 // `rexrag serve`: serves an index folder over Search-R1's retrieval HTTP API (library: startRetrievalServer).
 // Prints the listening address on stderr and closes gracefully on SIGINT/SIGTERM.
 import { LocalRetriever } from '../retrieval/local-retriever.js';
+import { isLoopback } from '../retrieval/request-guards.js';
 import { startRetrievalServer } from '../retrieval/server.js';
 import { numberOption, stringOption } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
@@ -12,7 +13,14 @@ const usage = `usage: rexrag serve --index DIR [--host 127.0.0.1] [--port 8000] 
   --topk N             hits per query when a request gives no topk (default 3)
   --search MODE        auto (default: HNSW when built) | exact (brute force) | hnsw
   --ef-search N        HNSW search beam width (default: the one saved with the index)
-  --max-body-bytes N   largest request body accepted (default 1048576)
+  --max-body-bytes N   largest request body accepted (default 1048576; larger: 413)
+  --max-results N      most hits per request, queries x topk (default 16384; more: 400)
+  --allowed-hosts LIST comma-separated host names accepted in Host/Origin besides the bound address's own
+                       (default none; "*" accepts any host)
+  --token TOKEN        require "Authorization: Bearer TOKEN" (default: $REXRAG_TOKEN when set; prefer the
+                       variable, a command line is visible to other users of the machine)
+  --headers-timeout-ms N, --request-timeout-ms N, --keep-alive-timeout-ms N
+                       time to send the headers (default 10000), the whole request (30000); idle keep-alive (5000)
   --log                one line per request on stderr`;
 
 export const serveCommand = defineCommand({
@@ -27,6 +35,12 @@ export const serveCommand = defineCommand({
       search: { type: 'string' },
       'ef-search': { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      'max-results': { type: 'string' },
+      'allowed-hosts': { type: 'string' },
+      token: { type: 'string' },
+      'headers-timeout-ms': { type: 'string' },
+      'request-timeout-ms': { type: 'string' },
+      'keep-alive-timeout-ms': { type: 'string' },
       log: { type: 'boolean' },
     },
   async run(values) {
@@ -38,13 +52,23 @@ export const serveCommand = defineCommand({
     const port = numberOption(values, 'port', 8000, { min: 0, max: 65535, integer: true });
     const topk = numberOption(values, 'topk', 3, { min: 1, max: 1000, integer: true });
     const maxBodyBytes = numberOption(values, 'max-body-bytes', 1 << 20, { min: 1, integer: true });
+    const maxResults = numberOption(values, 'max-results', 16_384, { min: 1, integer: true });
+    const allowedHosts = (stringOption(values, 'allowed-hosts') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const token = stringOption(values, 'token') ?? (process.env.REXRAG_TOKEN || undefined);
+    const headersTimeoutMs = numberOption(values, 'headers-timeout-ms', 10_000, { min: 1, integer: true });
+    const requestTimeoutMs = numberOption(values, 'request-timeout-ms', 30_000, { min: 1, integer: true });
+    const keepAliveTimeoutMs = numberOption(values, 'keep-alive-timeout-ms', 5000, { min: 1, integer: true });
     const log = values.log === true;
+    if (!isLoopback(host) && token === undefined) {
+      process.stderr.write(`rexrag serve: warning: --host ${host} exposes the corpus to the network without a token; set REXRAG_TOKEN (or --token) so clients must send "Authorization: Bearer ..."\n`);
+    }
 
     const retriever = await LocalRetriever.open(folder, { search, efSearch });
     const server = await startRetrievalServer(retriever, {
-      host, port, topk, maxBodyBytes,
+      host, port, topk, maxBodyBytes, maxResults, allowedHosts, token, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs,
       onEvent(event) {
         if (event.type === 'error') process.stderr.write(`rexrag serve: ${event.error instanceof Error ? event.error.stack : String(event.error)}\n`);
+        else if (event.type === 'client-error') process.stderr.write(`rexrag serve: client error: ${event.message}\n`);
         else if (log) process.stderr.write(`${event.method} ${event.path} ${event.status} ${event.queries} queries ${event.ms.toFixed(1)} ms\n`);
       },
     });

@@ -15,6 +15,7 @@ import type { TextTokenizer } from '../tokenizer/types.js';
 import { enqueueTorchJob } from '../torch-queue.js';
 import { expectArray, expectInteger, expectNumber, expectObject, expectString, expectTokenIds } from '../validate.js';
 import type { GeneratedRow, GenerationSession, SamplingOptions } from './generation-types.js';
+import { checkBatchTokens, checkSequenceTokens, resolveTokenLimits, type TokenLimits } from './token-limits.js';
 import { packTokenRows, packValueRows, splitRows } from './token-rows.js';
 
 export interface PolicyOptions {
@@ -29,6 +30,8 @@ export interface PolicyOptions {
    * by bf16 rounding; π_old is recomputed by scoring, as in the reference trainers). Default: `dtype`.
    */
   generationDtype?: 'float32' | 'bfloat16';
+  /** Token budgets checked before any native work (see token-limits.ts); defaults from the model's config. */
+  limits?: Partial<TokenLimits>;
 }
 
 /** scoreConfigSchema's fields (chunkSize, microBatchTokens, withEntropy; defaults there), plus a loss mask. */
@@ -60,12 +63,17 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
   /** The folder the weights were loaded from, when they were (tokenizer files are copied from it on save). */
   sourceDir: string | undefined;
 
+  /** The budgets every score and generate call is checked against. */
+  readonly limits: TokenLimits;
+
   private constructor(
     handle: NativeQwen2Policy,
     readonly config: NativeQwen2Config,
     readonly tokenizer: TextTokenizer | undefined,
+    limits: Partial<TokenLimits> | undefined,
   ) {
     super(handle, 'policy');
+    this.limits = resolveTokenLimits(config, limits);
     if (tokenizer) handle.setTokenBytes(tokenizer.tokenBytes());
   }
 
@@ -76,8 +84,9 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
   ): Promise<Policy> {
     const { dtype, generationDtype, device } = checkDevice(options);
     const seed = expectInteger(options.seed ?? 0, 'options.seed', { min: 0 });
+    resolveTokenLimits(config, options.limits); // bad limits fail before the weights are made
     const handle = await enqueueTorchJob(() => native().Qwen2Policy.random({ config, seed, dtype, generationDtype, device }));
-    return new Policy(handle, config, options.tokenizer);
+    return new Policy(handle, config, options.tokenizer, options.limits);
   }
 
   /** Loads weights from validated safetensors entries (see load-policy.ts for whole folders). */
@@ -87,8 +96,9 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
     options: PolicyOptions & { tokenizer?: TextTokenizer } = {},
   ): Promise<Policy> {
     const { dtype, generationDtype, device } = checkDevice(options);
+    resolveTokenLimits(config, options.limits);
     const handle = await enqueueTorchJob(() => native().Qwen2Policy.load({ config, files, dtype, generationDtype, device }));
-    return new Policy(handle, config, options.tokenizer);
+    return new Policy(handle, config, options.tokenizer, options.limits);
   }
 
   /** Per-token log-probs (and optionally entropies) of each sequence, teacher-forced, without gradients. */
@@ -96,6 +106,14 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
     this.checkLive();
     expectArray(sequences, 'sequences');
     if (sequences.length === 0) return { logps: [] };
+    let total = 0;
+    sequences.forEach((sequence, i) => {
+      const length = (sequence as ArrayLike<number> | undefined)?.length;
+      if (typeof length !== 'number') return; // packTokenRows names the bad row
+      checkSequenceTokens(length, this.limits, `sequences[${i}]`);
+      total += length;
+    });
+    checkBatchTokens(total, this.limits.maxScoreBatchTokens, 'maxScoreBatchTokens', `scoring ${sequences.length} sequences`);
     const { ids, lengths } = packTokenRows(sequences, this.config.vocab_size, 'sequences');
     const mask = options.lossMask === undefined ? undefined : packValueRows(options.lossMask, lengths, 'options.lossMask');
     const { lossMask: _, ...config } = expectObject(options, 'options');
@@ -109,7 +127,7 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
     this.checkLive();
     const vocabLimit = options.vocabLimit ?? this.tokenizer?.vocabSize ?? 0;
     expectInteger(vocabLimit, 'options.vocabLimit', { min: 0 });
-    return new PolicySession(this.handle.createSession(), this.config.vocab_size, vocabLimit);
+    return new PolicySession(this.handle.createSession(), this.config.vocab_size, vocabLimit, this.limits);
   }
 
   /** Parameter names (Hugging Face's) and shapes. */
@@ -138,28 +156,53 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
   }
 }
 
+/** What the session knows of a native row, mirrored to size a generate call before it runs. */
+interface RowShape {
+  /** Tokens the row holds. */
+  length: number;
+  /** Tokens whose keys and values are cached (the rest are prefilled by the next generate call). */
+  cached: number;
+}
+
 /** GenerationSession over the native batched generator. */
 export class PolicySession implements GenerationSession {
+  private readonly shapes = new Map<number, RowShape>();
+
   constructor(
     private readonly handle: NativeGenerationSession,
     private readonly vocabSize: number,
     private readonly vocabLimit: number,
+    private readonly limits: TokenLimits = { maxSequenceTokens: Number.MAX_SAFE_INTEGER, maxGenerationBatchTokens: Number.MAX_SAFE_INTEGER, maxScoreBatchTokens: Number.MAX_SAFE_INTEGER },
   ) {}
 
   addRow(promptTokens: number[]): number {
     const ids = expectTokenIds(promptTokens, 'promptTokens', this.vocabSize);
     if (ids.length === 0) throw new RangeError('promptTokens must not be empty');
-    return this.handle.addRow(ids);
+    checkSequenceTokens(ids.length, this.limits, 'the prompt');
+    const rowId = this.handle.addRow(ids);
+    this.shapes.set(rowId, { length: ids.length, cached: 0 });
+    return rowId;
   }
 
   append(rowId: number, tokens: number[]): void {
-    this.handle.append(expectInteger(rowId, 'rowId', { min: 0 }), expectTokenIds(tokens, 'tokens', this.vocabSize));
+    expectInteger(rowId, 'rowId', { min: 0 });
+    const ids = expectTokenIds(tokens, 'tokens', this.vocabSize);
+    const shape = this.shapes.get(rowId);
+    if (shape) checkSequenceTokens(shape.length + ids.length, this.limits, `row ${rowId} with the appended tokens`);
+    this.handle.append(rowId, ids);
+    if (shape) shape.length += ids.length;
   }
 
   clone(rowId: number, keepTokens?: number): number {
     expectInteger(rowId, 'rowId', { min: 0 });
     if (keepTokens !== undefined) expectInteger(keepTokens, 'keepTokens', { min: 1 });
-    return this.handle.clone(rowId, keepTokens);
+    const copy = this.handle.clone(rowId, keepTokens);
+    const shape = this.shapes.get(rowId);
+    if (shape) {
+      const length = keepTokens ?? shape.length;
+      this.shapes.set(copy, { length, cached: Math.min(shape.cached, length - 1) });
+    }
+    return copy;
   }
 
   tokens(rowId: number): number[] {
@@ -181,7 +224,15 @@ export class PolicySession implements GenerationSession {
       eosTokenIds: expectTokenIds(o.eosTokenIds, 'options.eosTokenIds'),
       vocabLimit: this.vocabLimit,
     };
+    this.checkGenerationBudget(rowIds, sampling.maxNewTokens);
     const rows = await enqueueTorchJob(() => this.handle.generate(rowIds, sampling));
+    for (const row of rows) {
+      const shape = this.shapes.get(row.rowId);
+      if (shape) {
+        shape.length += row.tokens.length;
+        shape.cached = shape.length - 1; // the last token stays pending: it is the next call's input
+      }
+    }
     return rows.map((row) => ({
       rowId: row.rowId,
       tokens: Array.from(row.tokens),
@@ -193,7 +244,28 @@ export class PolicySession implements GenerationSession {
   }
 
   release(rowIds: number[]): void {
-    this.handle.release(expectArray(rowIds, 'rowIds').map((id, i) => expectInteger(id, `rowIds[${i}]`, { min: 0 })));
+    const ids = expectArray(rowIds, 'rowIds').map((id, i) => expectInteger(id, `rowIds[${i}]`, { min: 0 }));
+    this.handle.release(ids);
+    for (const id of ids) this.shapes.delete(id);
+  }
+
+  /**
+   * Refuses a generate call before it allocates anything: every row must end within maxSequenceTokens, and the
+   * batch cache the native call allocates, rows x (widest cached prefix + widest pending part + maxNewTokens)
+   * (rows are right-aligned in it), must fit maxGenerationBatchTokens.
+   */
+  private checkGenerationBudget(rowIds: number[], maxNewTokens: number): void {
+    let cachedWidth = 0;
+    let pendingWidth = 0;
+    for (const id of rowIds) {
+      const shape = this.shapes.get(id);
+      if (!shape) continue; // an unknown row: the native call names it
+      checkSequenceTokens(shape.length + maxNewTokens, this.limits, `row ${id} (${shape.length} tokens) plus maxNewTokens ${maxNewTokens}`);
+      cachedWidth = Math.max(cachedWidth, shape.cached);
+      pendingWidth = Math.max(pendingWidth, shape.length - shape.cached);
+    }
+    checkBatchTokens(rowIds.length * (cachedWidth + pendingWidth + maxNewTokens), this.limits.maxGenerationBatchTokens,
+      'maxGenerationBatchTokens', `generating for ${rowIds.length} rows (padded to ${cachedWidth + pendingWidth} + ${maxNewTokens} new tokens)`);
   }
 
   /** Rows currently held. */
@@ -203,5 +275,6 @@ export class PolicySession implements GenerationSession {
 
   dispose(): void {
     this.handle.dispose();
+    this.shapes.clear();
   }
 }

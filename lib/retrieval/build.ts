@@ -10,9 +10,10 @@ import { expectInteger, expectObject, expectString } from '../validate.js';
 import { renameDurably, temporarySibling, writeFileAtomic } from '../util/atomic-file.js';
 import { bm25SegmentFile, buildBm25Segment, serialiseBm25Segment } from './bm25.js';
 import { BUILD_STATE_FILE, readBuildState, writeBuildState, type BuildState } from './build-state.js';
-import { readCorpusBatches, statCorpus, type MalformedLine, type MalformedPolicy } from './corpus.js';
+import { DEFAULT_MAX_LINE_BYTES, readCorpusBatches, statCorpus, type MalformedLine, type MalformedPolicy } from './corpus.js';
 import { buildHnswGraph, checkHnswParams, DEFAULT_HNSW_PARAMS, HNSW_FILE, VECTORS_FILE, type HnswParams } from './dense-index.js';
 import { DOCUMENTS_FILE, DocumentStoreWriter, OFFSETS_FILE, writeFully } from './doc-store.js';
+import { describeDuplicates, findDuplicateIds, type DuplicateIdReport } from './duplicate-ids.js';
 import { embedderLabel, parseEmbedderSpec, type DenseEmbedder, type EmbedderSpec } from './embedder.js';
 import { createEmbedder } from './embedder-registry.js';
 import { MANIFEST_FILE, readManifest, specKey, writeManifest, type IndexManifest } from './manifest.js';
@@ -33,6 +34,8 @@ export interface BuildIndexOptions {
   chunkSize?: number;
   /** What to do with a malformed corpus line. Default 'fail'. */
   onMalformed?: MalformedPolicy;
+  /** A corpus line longer than this many bytes is malformed (never read whole). Default 8 MiB. */
+  maxLineBytes?: number;
   /** Dense indexes only: 'hnsw' (default) also builds an HNSW graph; 'flat' keeps exact search only. */
   ann?: 'hnsw' | 'flat';
   hnsw?: Partial<HnswParams>;
@@ -50,6 +53,7 @@ export type BuildEvent =
   | { type: 'start'; resumed: boolean; fromChunk: number; fromLine: number; corpusBytes: number }
   | ({ type: 'malformed' } & MalformedLine)
   | { type: 'chunk'; chunk: number; documents: number; lastLine: number; skippedLines: number; bytesRead: number; corpusBytes: number; passagesPerSecond: number }
+  | { type: 'duplicates'; report: DuplicateIdReport }
   | { type: 'graph'; added: number; total: number; shard: number; shards: number }
   | { type: 'done'; summary: BuildSummary };
 
@@ -61,6 +65,8 @@ export interface BuildSummary {
   documents: number;
   lines: number;
   skippedLines: number;
+  /** Passages whose id an earlier passage already has (kept and reported under onMalformed 'skip'). */
+  duplicatePassages: number;
   chunks: number;
   ann: 'hnsw' | 'flat' | null;
   /** Passage-range shards of a dense index (1 for BM25 and unsharded indexes). */
@@ -90,6 +96,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   const chunkSize = options.chunkSize === undefined ? 4096 : expectInteger(options.chunkSize, 'options.chunkSize', { min: 1, max: 10_000_000 });
   const onMalformed = options.onMalformed ?? 'fail';
   if (onMalformed !== 'skip' && onMalformed !== 'fail') throw new RangeError(`options.onMalformed must be 'skip' or 'fail', got ${String(onMalformed)}`);
+  const maxLineBytes = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : expectInteger(options.maxLineBytes, 'options.maxLineBytes', { min: 1 });
   const ann = options.ann ?? 'hnsw';
   if (ann !== 'hnsw' && ann !== 'flat') throw new RangeError(`options.ann must be 'hnsw' or 'flat', got ${String(ann)}`);
   const hnsw = checkHnswParams({ ...DEFAULT_HNSW_PARAMS, ...(options.hnsw ?? {}) });
@@ -121,6 +128,13 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
       throw new RexragError(`${out} already holds ${hasManifest ? 'an index' : 'an unfinished build'}; pass --resume to ${hasManifest ? 'keep it' : 'continue it'} or --restart to rebuild it`, 'ERR_INVALID_ARG');
     }
     if (hasManifest) return completeSummary(out, corpus, corpusInfo.bytes, spec, started);
+    if (mode === 'resume' && !saved) {
+      // Only a folder holding nothing but an index build's own files (or nothing) may be started over here.
+      const foreign = (await readdir(out)).filter((name) => !isIndexFile(name));
+      if (foreign.length > 0) {
+        throw new RexragError(`cannot resume: ${out} is not an index or an unfinished build (it holds ${foreign.slice(0, 3).map((name) => JSON.stringify(name)).join(', ')}${foreign.length > 3 ? ', ...' : ''}); give --out a new or empty folder`, 'ERR_INVALID_ARG');
+      }
+    }
     if (saved) {
       const differences = compareStates(saved, wanted);
       if (differences.length > 0) {
@@ -135,11 +149,20 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   let current: BuildState = state ?? wanted;
   emit({ type: 'start', resumed: state !== undefined, fromChunk: current.chunks, fromLine: current.lastLine, corpusBytes: corpusInfo.bytes });
   const documentsBefore = current.documents;
-  if (current.phase === 'ingest') current = await ingest(out, current, embedder, emit, options.signal);
+  if (current.phase === 'ingest') current = await ingest(out, current, embedder, emit, options.signal, maxLineBytes);
   const ingestSeconds = (performance.now() - started) / 1000;
   if (current.documents === 0) {
     await clearIndexFolder(out);
     throw new RexragError(`${corpus} holds no valid documents`, 'ERR_INVALID_ARG');
+  }
+  // Checked on every run that reaches this point (a resumed one too), so a build with duplicates never completes
+  // under 'fail'.
+  const duplicates = await findDuplicateIds(out, current.documents);
+  if (duplicates.duplicatePassages > 0) {
+    if (current.onMalformed === 'fail') {
+      throw new RexragError(`${corpus}: ${describeDuplicates(duplicates)}; corpus ids must be unique (--on-malformed skip keeps such passages and reports them)`, 'ERR_INVALID_ARG');
+    }
+    emit({ type: 'duplicates', report: duplicates });
   }
 
   const ranges = embedder ? shardRanges(current.documents, shards) : [];
@@ -174,7 +197,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
     kind: embedder ? 'dense' : 'bm25',
     embedder: spec,
     documents: current.documents,
-    corpus: { path: corpus, bytes: corpusInfo.bytes, lines: current.lastLine, skippedLines: current.skippedLines },
+    corpus: { path: corpus, bytes: corpusInfo.bytes, lines: current.lastLine, skippedLines: current.skippedLines, ...(duplicates.duplicatePassages > 0 ? { duplicatePassages: duplicates.duplicatePassages } : {}) },
     chunks: current.chunks,
     chunkSize,
     ...(embedder ? { dense: { dim: embedder.dim, ann, ...(ann === 'hnsw' ? { hnsw } : {}), ...(shards > 1 ? { shards } : {}) } } : { bm25: { segments: current.chunks } }),
@@ -186,7 +209,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
 
   const summary: BuildSummary = {
     out, kind: manifest.kind, embedder: spec, embedderName: embedderLabel(spec),
-    documents: current.documents, lines: current.lastLine, skippedLines: current.skippedLines, chunks: current.chunks,
+    documents: current.documents, lines: current.lastLine, skippedLines: current.skippedLines, duplicatePassages: duplicates.duplicatePassages, chunks: current.chunks,
     ann: embedder ? ann : null, shards: embedder ? shards : 1,
     ingestSeconds, graphSeconds, passagesPerSecond: (current.documents - documentsBefore) / Math.max(ingestSeconds, 1e-9),
     resumed: state !== undefined, resumedFromChunk: state?.chunks ?? 0, alreadyComplete: false,
@@ -197,7 +220,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
 }
 
 /** Reads the corpus from the checkpoint on, one chunk at a time, checkpointing after each; returns the final state. */
-async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | undefined, emit: (event: BuildEvent) => void, signal: AbortSignal | undefined): Promise<BuildState> {
+async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | undefined, emit: (event: BuildEvent) => void, signal: AbortSignal | undefined, maxLineBytes: number): Promise<BuildState> {
   const resuming = from.chunks > 0;
   const store = await DocumentStoreWriter.open(out, resuming ? { documents: from.documents, documentsBytes: from.documentsBytes } : undefined);
   let vectors: FileHandle | undefined;
@@ -209,6 +232,7 @@ async function ingest(out: string, from: BuildState, embedder: DenseEmbedder | u
     const batches = readCorpusBatches(from.corpus.path, {
       batchSize: from.chunkSize,
       onMalformed: from.onMalformed,
+      maxLineBytes,
       startAfterLine: from.lastLine,
       signal,
       onSkip: (info) => emit({ type: 'malformed', ...info }),
@@ -307,7 +331,7 @@ async function completeSummary(out: string, corpus: string, corpusBytes: number,
   }
   return {
     out, kind: manifest.kind, embedder: manifest.embedder, embedderName: embedderLabel(manifest.embedder),
-    documents: manifest.documents, lines: manifest.corpus.lines, skippedLines: manifest.corpus.skippedLines, chunks: manifest.chunks,
+    documents: manifest.documents, lines: manifest.corpus.lines, skippedLines: manifest.corpus.skippedLines, duplicatePassages: manifest.corpus.duplicatePassages ?? 0, chunks: manifest.chunks,
     ann: manifest.dense?.ann ?? null, shards: manifest.dense?.shards ?? 1, ingestSeconds: 0, graphSeconds: 0, passagesPerSecond: 0, resumed: false, resumedFromChunk: manifest.chunks, alreadyComplete: true,
     seconds: (performance.now() - started) / 1000,
   };
@@ -320,13 +344,17 @@ async function completeSummary(out: string, corpus: string, corpusBytes: number,
 export async function clearIndexFolder(folder: string): Promise<void> {
   await rm(join(folder, MANIFEST_FILE), { force: true });
   await rm(join(folder, BUILD_STATE_FILE), { force: true });
-  const ours = new Set([DOCUMENTS_FILE, OFFSETS_FILE, VECTORS_FILE, HNSW_FILE]);
   const names = await readdir(folder).catch(() => [] as string[]);
   for (const name of names) {
-    if (ours.has(name) || /^(bm25-\d+\.json|hnsw-shard-\d+\.bin)$/.test(name) || /^\.(manifest\.json|build-state\.json|hnsw\.bin|hnsw-shard-\d+\.bin|bm25-\d+\.json)\.tmp-\d+$/.test(name)) {
-      await rm(join(folder, name), { force: true });
-    }
+    if (isIndexFile(name)) await rm(join(folder, name), { force: true });
   }
+}
+
+/** True for the names an index build writes: data files, BM25 segments, shard graphs and their temporary files. */
+function isIndexFile(name: string): boolean {
+  return [MANIFEST_FILE, BUILD_STATE_FILE, DOCUMENTS_FILE, OFFSETS_FILE, VECTORS_FILE, HNSW_FILE].includes(name)
+    || /^(bm25-\d+\.json|hnsw-shard-\d+\.bin)$/.test(name)
+    || /^\.(manifest\.json|build-state\.json|hnsw\.bin|hnsw-shard-\d+\.bin|bm25-\d+\.json)\.tmp-[0-9a-f-]+$/.test(name);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,10 +1,11 @@
 // Streams a corpus in the Search-R1 / FlashRAG JSONL layout as batches of CorpusDocument, line by line, so a
-// corpus larger than memory can be processed in chunks. Embedding, storing and indexing are left to others.
+// corpus larger than memory can be processed in chunks; no line longer than `maxLineBytes` is ever held whole.
+// Embedding, storing and indexing are left to others.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 
 import { RexragError } from '../errors.js';
+import { readBoundedLines } from '../util/bounded-lines.js';
 import { expectInteger, expectObject, expectString } from '../validate.js';
 import type { CorpusDocument } from './types.js';
 
@@ -31,7 +32,12 @@ export class CorpusFormatError extends RexragError {
   }
 }
 
+/** The longest corpus line read by default: 8 MiB (a Search-R1 passage is under 1 KB; a whole article fits). */
+export const DEFAULT_MAX_LINE_BYTES = 8 << 20;
+
 export interface CorpusReadOptions {
+  /** A line longer than this many bytes is malformed: it fails the read (naming it) or is skipped, never buffered whole. Default 8 MiB. */
+  maxLineBytes?: number;
   /** Documents per batch (default 1024). */
   batchSize?: number;
   /** 'fail' (default) throws a CorpusFormatError at the first bad line; 'skip' drops it and reports it. */
@@ -67,26 +73,28 @@ export async function* readCorpusBatches(path: string, options: CorpusReadOption
   expectObject(options, 'options');
   const batchSize = options.batchSize === undefined ? 1024 : expectInteger(options.batchSize, 'options.batchSize', { min: 1 });
   const startAfterLine = options.startAfterLine === undefined ? 0 : expectInteger(options.startAfterLine, 'options.startAfterLine', { min: 0 });
+  const maxLineBytes = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : expectInteger(options.maxLineBytes, 'options.maxLineBytes', { min: 1 });
   const policy = options.onMalformed ?? 'fail';
   if (policy !== 'skip' && policy !== 'fail') throw new RangeError(`options.onMalformed must be 'skip' or 'fail', got ${String(policy)}`);
 
   await statCorpus(path);
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const stream = createReadStream(path);
   let lineNumber = 0;
   let bytesRead = 0;
   let skipped = 0;
   let lastYielded = startAfterLine;
   let documents: CorpusDocument[] = [];
   try {
-    for await (const raw of lines) {
-      lineNumber++;
-      bytesRead += Buffer.byteLength(raw, 'utf8') + 1;
+    for await (const { number, text, bytes } of readBoundedLines(stream, maxLineBytes)) {
+      lineNumber = number;
+      bytesRead += bytes;
       if (lineNumber <= startAfterLine) continue;
       options.signal?.throwIfAborted();
-      const line = lineNumber === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-      if (line.trim() === '') continue;
-      const parsed = parseCorpusLine(line);
+      const line = text !== undefined && lineNumber === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+      if (line !== undefined && line.trim() === '') continue;
+      const parsed = line === undefined
+        ? `the line is longer than ${maxLineBytes} bytes (${bytes} bytes; --max-line-bytes raises the limit)`
+        : parseCorpusLine(line);
       if (typeof parsed === 'string') {
         const info: MalformedLine = { path, line: lineNumber, reason: parsed };
         if (policy === 'fail') throw new CorpusFormatError(info);
@@ -106,7 +114,6 @@ export async function* readCorpusBatches(path: string, options: CorpusReadOption
       yield { documents, lastLine: lineNumber, bytesRead, skipped };
     }
   } finally {
-    lines.close();
     stream.destroy();
   }
 }

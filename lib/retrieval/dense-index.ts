@@ -1,6 +1,7 @@
 // Dense search over the unit vectors of an index: exact (flat, brute-force inner product over vectors.f32,
 // the recall reference and the fallback) or approximate (an hnswlib HNSW graph in 'ip' space).
 // Encoding texts is the embedder's job; this file only sees vectors.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 
 import hnsw from 'hnswlib-node';
@@ -95,8 +96,9 @@ export class HnswVectorSearch implements VectorSearch {
 
   private constructor(private readonly graph: hnsw.HierarchicalNSW, readonly dim: number, readonly size: number, private efSearch: number) {}
 
-  /** Loads a graph written by `buildHnswGraph`; its element count and dimension must match. */
+  /** Loads a graph written by `buildHnswGraph`; its element count and dimension (read from its header) must match. */
   static load(path: string, count: number, dim: number, efSearch: number): HnswVectorSearch {
+    checkHnswHeader(path, count, dim);
     const graph = new hnsw.HierarchicalNSW('ip', dim);
     try {
       graph.readIndexSync(path);
@@ -188,6 +190,32 @@ export class DenseSearcher implements Searcher {
     if (queries.length === 0) return [];
     const encoded = await this.embedder.embedQueries(queries);
     return this.vectors.searchVectors(encoded, k);
+  }
+}
+
+/**
+ * Reads the first words of an hnswlib index file (offsetLevel0, maxElements, curElementCount,
+ * sizeDataPerElement, labelOffset, offsetData: little-endian uint64) and checks the vector size it was built with,
+ * labelOffset − offsetData = dim × 4 bytes, and its element count. hnswlib itself trusts the dim it is given, so
+ * a graph read with another dim searches on misread vectors.
+ */
+function checkHnswHeader(path: string, count: number, dim: number): void {
+  const header = Buffer.alloc(48);
+  let read = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    read = readSync(fd, header, 0, header.length, 0);
+  } catch (error) {
+    throw new RexragError(`cannot read HNSW graph ${path}: ${(error as Error).message}`, 'ERR_IO', { cause: error });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (read < header.length) throw new RexragError(`HNSW graph ${path} is damaged: ${read} bytes, shorter than its header`, 'ERR_IO');
+  const elements = Number(header.readBigUInt64LE(16));
+  const vectorBytes = Number(header.readBigUInt64LE(32) - header.readBigUInt64LE(40));
+  if (vectorBytes !== dim * 4 || elements !== count) {
+    throw new RexragError(`HNSW graph ${path} holds ${elements} vectors of ${vectorBytes / 4} dims, but the manifest expects ${count} of ${dim} dims`, 'ERR_IO');
   }
 }
 

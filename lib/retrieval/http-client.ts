@@ -1,6 +1,7 @@
 // A Retriever over HTTP for Search-R1's retrieval API (this package's server or Search-R1's own): batching,
 // a timeout per request, and retries with exponential backoff and jitter on network errors, timeouts and 5xx.
 // After the last retry it rejects with ERR_RETRIEVER; it never returns empty results in place of a failure.
+// Answers larger than `maxResponseBytes` are refused while they arrive, so a server cannot exhaust our memory.
 import { RexragError } from '../errors.js';
 import { describe, expectArray, expectInteger, expectObject, expectString } from '../validate.js';
 import type { CorpusDocument, Retriever, SearchHit } from './types.js';
@@ -18,6 +19,10 @@ export interface HttpRetrieverOptions {
   maxBackoffMs?: number;
   /** Queries per HTTP request; longer lists are split. Default 512 (Search-R1's server batch). */
   batchSize?: number;
+  /** Largest answer read, in bytes; a larger one is refused (not retried) as soon as it exceeds this. Default 64 MiB. */
+  maxResponseBytes?: number;
+  /** Sent as `Authorization: Bearer <token>` (a server started with --token / REXRAG_TOKEN needs it). */
+  token?: string;
   /** Called before each retry (for logs and metrics). */
   onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
   /** The fetch to use (default: the global one). */
@@ -41,6 +46,8 @@ export class HttpRetriever implements Retriever {
   private readonly batchSize: number;
   private readonly fetchImpl: typeof fetch;
   private readonly onRetry: HttpRetrieverOptions['onRetry'];
+  private readonly maxResponseBytes: number;
+  private readonly token: string | undefined;
 
   constructor(options: HttpRetrieverOptions) {
     expectObject(options, 'options');
@@ -53,6 +60,8 @@ export class HttpRetriever implements Retriever {
     if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError(`options.fetch must be a function, got ${describe(options.fetch)}`);
     this.fetchImpl = options.fetch ?? fetch;
     this.onRetry = options.onRetry;
+    this.maxResponseBytes = options.maxResponseBytes === undefined ? 64 << 20 : expectInteger(options.maxResponseBytes, 'options.maxResponseBytes', { min: 1 });
+    this.token = options.token === undefined ? undefined : expectString(options.token, 'options.token', { nonEmpty: true });
   }
 
   /** Sends the queries in batches of `batchSize` (one after another) and concatenates the results in order. */
@@ -97,19 +106,46 @@ export class HttpRetriever implements Retriever {
     try {
       const response = await this.fetchImpl(this.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', ...(this.token === undefined ? {} : { Authorization: `Bearer ${this.token}` }) },
         body: JSON.stringify({ queries, topk, return_scores: true }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       status = response.status;
-      text = await response.text();
+      text = await readCapped(response, this.maxResponseBytes);
     } catch (error) {
+      if (error instanceof AttemptError) throw error;
       throw new AttemptError(describeFetchError(error, this.timeoutMs), true, { cause: error });
     }
     if (status >= 500) throw new AttemptError(`HTTP ${status}: ${errorMessage(text)}`, true);
     if (status < 200 || status >= 300) throw new AttemptError(`HTTP ${status}: ${errorMessage(text)}`, false);
     return parseRetrieveResponse(text, queries.length);
   }
+}
+
+/** The body as UTF-8 text, refused (not retryable) once it exceeds `limit` bytes; the rest is never read. */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  const tooLarge = (declared?: number) => new AttemptError(
+    `the response${declared === undefined ? '' : ` (${declared} bytes)`} exceeds ${limit} bytes (HttpRetriever maxResponseBytes)`, false);
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    throw tooLarge(declared);
+  }
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Parses `{"result": [[{"document": {...}, "score": s}, ...], ...]}` with one list per query. */

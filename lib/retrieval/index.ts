@@ -2,7 +2,7 @@
 // the local and HTTP retrievers and the Search-R1-compatible server. Each piece lives in its own file.
 export type { CorpusDocument, Retriever, SearchHit } from './types.js';
 export {
-  contentsFromTitleText, CorpusFormatError, parseCorpusLine, readCorpusBatches, splitContents, toCorpusDocument,
+  contentsFromTitleText, CorpusFormatError, DEFAULT_MAX_LINE_BYTES, parseCorpusLine, readCorpusBatches, splitContents, toCorpusDocument,
 } from './corpus.js';
 export type { CorpusBatch, CorpusReadOptions, MalformedLine, MalformedPolicy } from './corpus.js';
 export { DocumentStore, DocumentStoreWriter } from './doc-store.js';
@@ -17,6 +17,7 @@ export type { HnswParams, VectorSearch } from './dense-index.js';
 export { hnswShardFile, mergeTopK, shardRanges, ShardedVectorSearch } from './shards.js';
 export type { Searcher, ScoredIndex } from './searcher.js';
 export { buildIndex, clearIndexFolder } from './build.js';
+export type { DuplicateId, DuplicateIdReport } from './duplicate-ids.js';
 export type { BuildEvent, BuildIndexOptions, BuildMode, BuildSummary } from './build.js';
 export { readManifest } from './manifest.js';
 export type { IndexManifest } from './manifest.js';

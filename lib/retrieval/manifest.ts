@@ -11,6 +11,8 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import type { EmbedderSpec } from './embedder.js';
 
 export const MANIFEST_FILE = 'manifest.json';
+/** The dense vectors file (dense-index.ts's VECTORS_FILE; repeated here to keep this file free of hnswlib). */
+const VECTORS_FILE_NAME = 'vectors.f32';
 export const INDEX_FORMAT = 'rexrag-index';
 export const INDEX_FORMAT_VERSION = 1;
 
@@ -48,6 +50,8 @@ const manifestSchema = z.object({
     bytes: z.number().int().min(0),
     lines: z.number().int().min(0),
     skippedLines: z.number().int().min(0),
+    /** Passages whose id an earlier one already has (built with onMalformed 'skip'; absent means none). */
+    duplicatePassages: z.number().int().min(1).optional(),
   }).strict(),
   chunks: z.number().int().min(1),
   chunkSize: z.number().int().min(1),
@@ -111,6 +115,19 @@ export async function readManifest(folder: string): Promise<IndexManifest> {
   const isDense = manifest.kind === 'dense';
   if (isDense !== (manifest.embedder.kind !== 'bm25') || isDense !== (manifest.dense !== undefined) || isDense === (manifest.bm25 !== undefined)) {
     throw notAnIndex(folder, `${MANIFEST_FILE} is inconsistent: kind "${manifest.kind}" with embedder "${manifest.embedder.kind}"`);
+  }
+  if (manifest.dense) {
+    // A vectors file that is not documents x dim float32 means the recorded dim (or count) is not the one the
+    // vectors were written with: searching would compare vectors of different sizes and return wrong hits.
+    if (manifest.embedder.kind === 'hashed' && manifest.embedder.dim !== manifest.dense.dim) {
+      throw notAnIndex(folder, `${MANIFEST_FILE} is inconsistent: the embedder has ${manifest.embedder.dim} dims but dense.dim is ${manifest.dense.dim}`);
+    }
+    const vectorsBytes = manifest.files[VECTORS_FILE_NAME];
+    const expected = manifest.documents * manifest.dense.dim * 4;
+    if (vectorsBytes === undefined) throw notAnIndex(folder, `${MANIFEST_FILE} lists no ${VECTORS_FILE_NAME} for a dense index`);
+    if (vectorsBytes !== expected) {
+      throw notAnIndex(folder, `${VECTORS_FILE_NAME} holds ${vectorsBytes} bytes, not ${manifest.documents} documents x ${manifest.dense.dim} dims x 4 = ${expected}: ${MANIFEST_FILE}'s dim or document count does not match the vectors`);
+    }
   }
   for (const [name, bytes] of Object.entries(manifest.files)) {
     let size: number;

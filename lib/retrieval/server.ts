@@ -1,10 +1,12 @@
 // A node:http server with Search-R1's retrieval API over any Retriever: POST /retrieve and GET /health.
-// It validates input (400), limits request bodies (413), binds 127.0.0.1 by default and closes gracefully.
-// What it serves (a local index, or anything else) and any logging are the caller's business.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// It validates input (400), bounds every request before searching (body size 413, queries x topk 400), checks
+// Host/Origin, the JSON content type and an optional bearer token, cuts slow clients with timeouts, binds
+// 127.0.0.1 by default and closes gracefully. What it serves and any logging are the caller's business.
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
-import { expectInteger, expectObject, expectString } from '../validate.js';
+import { expectArray, expectInteger, expectObject, expectString } from '../validate.js';
+import { bearerMatches, defaultAllowedHosts, hostProblem, isJsonContentType } from './request-guards.js';
 import type { Retriever } from './types.js';
 
 /** A Retriever that may also report counts for GET /health (LocalRetriever does). */
@@ -23,13 +25,30 @@ export interface RetrievalServerOptions {
   maxQueries?: number;
   /** Largest topk a request may ask for. Default 1000. */
   maxTopk?: number;
-  /** Called once per finished request, and for every 5xx error. */
+  /** Most hits one request may ask for: queries x topk (each hit is a whole corpus row). Default 16384. */
+  maxResults?: number;
+  /**
+   * Host names (and Origin hosts) accepted besides the bound address's own (loopback names when bound to
+   * loopback; this machine's name and interface addresses when bound to 0.0.0.0 or ::). `['*']` accepts any.
+   */
+  allowedHosts?: string[];
+  /** When set, every request needs `Authorization: Bearer <token>` (else 401). */
+  token?: string;
+  /** Time a client has to send its request headers, in ms. Default 10 000. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send its whole request (headers and body), in ms. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** An idle kept-alive connection is closed after this many ms. Default 5000. */
+  keepAliveTimeoutMs?: number;
+  /** Called once per finished request, for every 5xx error, and for every client error (aborted, malformed, too slow). */
   onEvent?: (event: RetrievalServerEvent) => void;
 }
 
+/** `status` 499 in a request event: the client went away before its request was read (nothing was sent). */
 export type RetrievalServerEvent =
   | { type: 'request'; method: string; path: string; status: number; queries: number; ms: number }
-  | { type: 'error'; error: unknown };
+  | { type: 'error'; error: unknown }
+  | { type: 'client-error'; message: string };
 
 export interface RetrievalServer {
   /** Base URL, e.g. http://127.0.0.1:8000 (the endpoint is `${url}/retrieve`). */
@@ -46,6 +65,12 @@ class HttpError extends Error {
     super(message);
   }
 }
+
+/** The client closed its connection before its request was read: nothing to answer, only a line to log. */
+class ClientGone extends Error {}
+
+/** The status logged for a request whose client went away (nginx's "client closed request"). */
+const CLIENT_CLOSED = 499;
 
 interface RetrieveRequest {
   queries: string[];
@@ -70,23 +95,63 @@ export async function startRetrievalServer(retriever: ServedRetriever, options: 
   const defaultTopk = options.topk === undefined ? 3 : expectInteger(options.topk, 'options.topk', { min: 1, max: maxTopk });
   const maxBodyBytes = options.maxBodyBytes === undefined ? 1 << 20 : expectInteger(options.maxBodyBytes, 'options.maxBodyBytes', { min: 1 });
   const maxQueries = options.maxQueries === undefined ? 4096 : expectInteger(options.maxQueries, 'options.maxQueries', { min: 1 });
+  const maxResults = options.maxResults === undefined ? 16_384 : expectInteger(options.maxResults, 'options.maxResults', { min: 1 });
+  const extraHosts = options.allowedHosts === undefined ? [] : expectArray(options.allowedHosts, 'options.allowedHosts')
+    .map((name, i) => expectString(name, `options.allowedHosts[${i}]`, { nonEmpty: true }).toLowerCase());
+  const token = options.token === undefined ? undefined : expectString(options.token, 'options.token', { nonEmpty: true });
+  const timeout = (value: number | undefined, name: string, fallback: number) => (value === undefined ? fallback : expectInteger(value, `options.${name}`, { min: 1 }));
+  const requestTimeoutMs = timeout(options.requestTimeoutMs, 'requestTimeoutMs', 30_000);
+  const headersTimeoutMs = Math.min(requestTimeoutMs, timeout(options.headersTimeoutMs, 'headersTimeoutMs', 10_000));
+  const keepAliveTimeoutMs = timeout(options.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 5000);
   const emit = options.onEvent ?? (() => {});
 
-  const limits = { defaultTopk, maxTopk, maxQueries };
-  const server = createServer((request, response) => {
+  const limits = { defaultTopk, maxTopk, maxQueries, maxResults };
+  let allowed: Set<string> | undefined; // set once the bound address is known
+  const busySockets = new WeakSet<Socket>(); // sockets whose request the handler reports itself
+  const server = createServer({
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // Node checks both timeouts on this period (30 s by default, which would let a trickling client stay that long).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 2))),
+  }, (request, response) => {
     const started = performance.now();
     const path = (request.url ?? '/').split('?')[0]!;
     let queries = 0;
+    let status: number | undefined;
+    busySockets.add(request.socket);
     handle(request, response, path, (count) => (queries = count))
       .catch((error: unknown) => {
+        if (error instanceof ClientGone) {
+          status = CLIENT_CLOSED;
+          emit({ type: 'client-error', message: `${request.method ?? ''} ${path}: ${error.message}` });
+          return;
+        }
         if (error instanceof HttpError) return send(response, error.status, { error: error.message });
         emit({ type: 'error', error });
         return send(response, 500, { error: `retrieval failed: ${error instanceof Error ? error.message : String(error)}` });
       })
-      .finally(() => emit({ type: 'request', method: request.method ?? '', path, status: response.statusCode, queries, ms: performance.now() - started }));
+      .finally(() => {
+        busySockets.delete(request.socket);
+        emit({ type: 'request', method: request.method ?? '', path, status: status ?? response.statusCode, queries, ms: performance.now() - started });
+      });
+  });
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const reportedByHandler = busySockets.has(socket) && (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE');
+    answerClientError(error, socket, reportedByHandler ? () => {} : emit);
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse, path: string, count: (queries: number) => void): Promise<void> {
+    const refused = hostProblem({ host: request.headers.host, origin: request.headers.origin }, allowed);
+    if (refused !== undefined) {
+      request.resume();
+      throw new HttpError(403, refused);
+    }
+    if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+      request.resume();
+      response.setHeader('WWW-Authenticate', 'Bearer');
+      throw new HttpError(401, 'this server needs "Authorization: Bearer <token>" (the token it was started with)');
+    }
     if (path === '/health') {
       request.resume();
       if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed(response, 'GET, HEAD');
@@ -99,6 +164,10 @@ export async function startRetrievalServer(retriever: ServedRetriever, options: 
     if (request.method !== 'POST') {
       request.resume();
       throw methodNotAllowed(response, 'POST');
+    }
+    if (!isJsonContentType(request.headers['content-type'])) {
+      request.resume();
+      throw new HttpError(415, `the body must be sent as Content-Type: application/json, got ${JSON.stringify(request.headers['content-type'] ?? '(none)')}`);
     }
     const body = await readBody(request, response, maxBodyBytes);
     const parsed = parseRetrieveRequest(body, limits);
@@ -118,6 +187,7 @@ export async function startRetrievalServer(retriever: ServedRetriever, options: 
     });
   });
   const address = server.address() as AddressInfo;
+  allowed = extraHosts.includes('*') ? undefined : new Set([...defaultAllowedHosts(address.address), ...extraHosts]);
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {
@@ -140,7 +210,7 @@ export async function startRetrievalServer(retriever: ServedRetriever, options: 
 }
 
 /** Checks a /retrieve body; every problem is a 400 naming the field. */
-function parseRetrieveRequest(body: string, limits: { defaultTopk: number; maxTopk: number; maxQueries: number }): RetrieveRequest {
+function parseRetrieveRequest(body: string, limits: { defaultTopk: number; maxTopk: number; maxQueries: number; maxResults: number }): RetrieveRequest {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -162,6 +232,9 @@ function parseRetrieveRequest(body: string, limits: { defaultTopk: number; maxTo
   }
   if (returnScores !== undefined && returnScores !== null && typeof returnScores !== 'boolean') {
     throw new HttpError(400, '"return_scores" must be a boolean');
+  }
+  if (queries.length * k > limits.maxResults) {
+    throw new HttpError(400, `the request asks for ${queries.length} queries x topk ${k} = ${queries.length * k} hits; at most ${limits.maxResults} per request (send fewer queries per request)`);
   }
   return { queries: queries as string[], topk: k, returnScores: returnScores === true };
 }
@@ -194,10 +267,33 @@ function readBody(request: IncomingMessage, response: ServerResponse, limit: num
     request.on('end', () => {
       if (!done) resolveBody(Buffer.concat(chunks).toString('utf8'));
     });
-    request.on('error', (error) => {
-      if (!done) rejectBody(error);
+    // A client that disconnects mid-body makes the request emit 'aborted'/'error' (ECONNRESET): its fault, not ours.
+    const gone = (reason: string) => {
+      if (done) return;
+      done = true;
+      rejectBody(new ClientGone(`the client closed the connection before sending its whole body (${reason})`));
+    };
+    request.on('aborted', () => gone('aborted'));
+    request.on('error', (error: NodeJS.ErrnoException) => gone(error.code ?? error.message));
+    request.on('close', () => {
+      if (!request.complete) gone('closed');
     });
   });
+}
+
+/**
+ * Answers an HTTP-level client error (malformed request, headers or body too slow, reset) the way Node would,
+ * as JSON, and reports it as a client error instead of letting it pass silently.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, emit: (event: RetrievalServerEvent) => void): void {
+  emit({ type: 'client-error', message: `${error.code ?? 'error'}: ${error.message}` });
+  if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({ error: status === 408 ? 'the request took too long to arrive' : `malformed request (${error.code ?? error.message})` });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 function methodNotAllowed(response: ServerResponse, allow: string): HttpError {

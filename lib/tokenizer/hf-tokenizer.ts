@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 
-import { RexragError } from '../errors.js';
+import { LimitError, RexragError } from '../errors.js';
 import { describe, expectArray, expectBoolean, expectObject, expectString, expectTokenIds } from '../validate.js';
 import { byteLevelToBytes } from './byte-level.js';
+import { renderTemplate, resolveTemplateBudget, type TemplateBudget } from './template-budget.js';
 import type { ChatMessage, TextTokenizer } from './types.js';
 
 /** The parsed files a tokenizer is built from; only tokenizerJson is required. */
@@ -208,7 +209,7 @@ export class HfTokenizer implements TextTokenizer {
    * Renders the chat template with `messages`, `add_generation_prompt` and the bos/eos/pad/unk token strings,
    * as transformers' apply_chat_template(tokenize=False) does.
    */
-  applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+  applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean; budget?: Partial<TemplateBudget> } = {}): string {
     expectArray(messages, 'messages');
     const plain = messages.map((message, i) => {
       expectObject(message, `messages[${i}]`);
@@ -218,18 +219,20 @@ export class HfTokenizer implements TextTokenizer {
       return { role: message.role, content: expectString(message.content, `messages[${i}].content`) };
     });
     const addGenerationPrompt = expectBoolean(expectObject(options, 'options').addGenerationPrompt ?? false, 'options.addGenerationPrompt');
+    const budget = resolveTemplateBudget(options.budget);
     const template = this.compiledTemplate();
     const field = (name: string) => tokenContent(this.config[name], name, `${this.source}/tokenizer_config.json`) ?? null;
     try {
-      return template.render({
+      return renderTemplate(template, {
         messages: plain,
         add_generation_prompt: addGenerationPrompt,
         bos_token: field('bos_token'),
         eos_token: field('eos_token'),
         pad_token: field('pad_token'),
         unk_token: field('unk_token'),
-      });
+      }, budget, this.source);
     } catch (error) {
+      if (error instanceof LimitError) throw error;
       throw invalid(`${this.source}: the chat template failed to render: ${(error as Error).message}`, error);
     }
   }

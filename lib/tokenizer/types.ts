@@ -1,5 +1,6 @@
 // What the rest of rexrag needs from a tokenizer; lib/tokenizer/hf-tokenizer.ts implements it over a folder's
 // tokenizer.json.
+import type { TemplateBudget } from './template-budget.js';
 
 export interface TextTokenizer {
   /** Token ids of `text`, no special tokens added. Special-token strings in the text map to their ids. */
@@ -11,8 +12,8 @@ export interface TextTokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
   readonly padTokenId: number;
-  /** Renders the folder's chat template for a conversation. */
-  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
+  /** Renders the folder's chat template for a conversation (a Jinja template within `budget`: see template-budget.ts). */
+  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean; budget?: Partial<TemplateBudget> }): string;
 }
 
 export interface ChatMessage {

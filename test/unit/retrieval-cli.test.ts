@@ -40,7 +40,7 @@ test('rexrag index then rexrag serve answer /retrieve and /health, and serve exi
       });
       child.on('close', () => reject(new Error(`serve exited: ${stderr}`)));
     });
-    const response = await fetch(`${url}/retrieve`, { method: 'POST', body: JSON.stringify({ queries: [rows[200]!.contents], return_scores: true }) });
+    const response = await fetch(`${url}/retrieve`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ queries: [rows[200]!.contents], return_scores: true }) });
     t.is(response.status, 200);
     const { result } = await response.json() as { result: Array<Array<{ document: { id: string }; score: number }>> };
     t.is(result[0]!.length, 2, '--topk sets the default');
@@ -69,4 +69,38 @@ test('rexrag index reports bad corpora, refused embedders and bad flags clearly'
   const missing = await runCli(['serve', '--index', join(folder, 'nothing-here'), '--port', '0']);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /not a complete rexrag index: manifest\.json is missing/);
+});
+
+test('rexrag serve with REXRAG_TOKEN refuses requests without the bearer token', async (t) => {
+  const folder = await temporaryFolder();
+  const { rows } = generateCorpus(50, { seed: 14 });
+  const corpus = await writeJsonl(folder, 'corpus.jsonl', rows);
+  const out = join(folder, 'index');
+  t.is((await runCli(['index', '--corpus', corpus, '--out', out, '--ann', 'flat'])).code, 0);
+  const child = spawn(process.execPath, [cliPath, 'serve', '--index', out, '--port', '0'], { cwd: packageRoot, env: { ...process.env, REXRAG_TOKEN: 'tok-123' } });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 15_000);
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      child.on('close', () => reject(new Error(`serve exited: ${stderr}`)));
+    });
+    const body = JSON.stringify({ queries: [rows[3]!.contents] });
+    const refused = await fetch(`${url}/retrieve`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    t.is(refused.status, 401);
+    const allowed = await fetch(`${url}/retrieve`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer tok-123' }, body });
+    t.is(allowed.status, 200);
+    t.notRegex(stderr, /warning/, 'no warning on loopback');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  t.is(await exited, 0, stderr);
 });

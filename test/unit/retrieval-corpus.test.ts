@@ -114,3 +114,19 @@ test('parseCorpusLine returns the reason for a bad line instead of throwing', (t
   t.deepEqual(parseCorpusLine('{"id":"x","contents":"c","extra":[1]}'), { id: 'x', contents: 'c', extra: [1] });
   t.regex(parseCorpusLine('{"id":"","contents":"c"}') as string, /"id"/);
 });
+
+test('a corpus line longer than maxLineBytes fails with a CorpusFormatError naming it, or is skipped', async (t) => {
+  const folder = await temporaryFolder();
+  // Valid JSON: without a line limit it would be read whole and accepted.
+  const huge = { id: 'big', contents: `"Big"\n${'word '.repeat(60_000)}` };
+  const path = await writeJsonl(folder, 'corpus.jsonl', [{ id: 'a', contents: '"A"\nx' }, huge, { id: 'c', contents: '"C"\nz' }]);
+  const error = await t.throwsAsync(collect(path, { maxLineBytes: 100_000 }), { instanceOf: CorpusFormatError });
+  t.is(error!.line, 2);
+  t.regex(error!.message, /corpus\.jsonl line 2: the line is longer than 100000 bytes \(300\d{3} bytes/);
+  const skipped: MalformedLine[] = [];
+  const batches = await collect(path, { maxLineBytes: 100_000, onMalformed: 'skip', onSkip: (info) => skipped.push(info) });
+  t.deepEqual(batches.flatMap((b) => b.documents.map((d) => d.id)), ['a', 'c']);
+  t.is(skipped[0]?.line, 2);
+  t.is((await collect(path)).flatMap((b) => b.documents).length, 3, 'the default limit (8 MiB) reads it');
+  await t.throwsAsync(collect(path, { maxLineBytes: 0 }), { instanceOf: RangeError, message: /options\.maxLineBytes/ });
+});

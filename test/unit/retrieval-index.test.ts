@@ -1,7 +1,7 @@
 // Index folders: build -> save -> load round trips (dense HNSW, dense flat, BM25), refusal of half-written or
 // damaged folders, resumption after an interrupted build (same bytes as a straight build), and HNSW recall@3
 // against exact search.
-import { appendFile, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import test from 'ava';
@@ -244,4 +244,74 @@ test('HNSW recall@3 against exact search on 3000 generated passages', async (t) 
   t.log(`HNSW (M=32, efConstruction=200, efSearch=128) recall@3 = ${recall.toFixed(4)} over ${queries.length} queries; build ${buildSeconds.toFixed(2)} s`);
   t.true(recall > 0.95, `recall@3 ${recall}`);
   await index.close();
+});
+
+test('a manifest whose dim was tampered with is refused (the vectors and the HNSW graph say otherwise)', async (t) => {
+  const folder = await temporaryFolder();
+  const { rows } = generateCorpus(40, { seed: 21 });
+  const corpus = await writeJsonl(folder, 'corpus.jsonl', rows);
+  const out = join(folder, 'index');
+  await buildIndex({ corpus, out, embedder: 'hashed:64', chunkSize: 16 });
+  const manifestPath = join(out, 'manifest.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  // Both dims edited together, so the embedder and the manifest agree with each other but not with the data.
+  await writeFile(manifestPath, JSON.stringify({ ...manifest, embedder: { ...manifest.embedder, dim: 32 }, dense: { ...manifest.dense, dim: 32 } }));
+  const error = await t.throwsAsync(loadIndex(out));
+  t.true(isRexragError(error, 'ERR_IO'));
+  t.regex(error!.message, /vectors\.f32 holds 10240 bytes, not 40 documents x 32 dims x 4 = 5120/);
+  // hnswlib trusts the dim it is given; the graph's own header tells the truth.
+  const viaGraph = t.throws(() => HnswVectorSearch.load(join(out, 'hnsw.bin'), 40, 32, 16));
+  t.regex(viaGraph!.message, /HNSW graph .*hnsw\.bin holds 40 vectors of 64 dims, but the manifest expects 40 of 32 dims/);
+  t.regex(t.throws(() => HnswVectorSearch.load(join(out, 'hnsw.bin'), 80, 64, 16))!.message, /holds 40 vectors/);
+  await writeFile(manifestPath, JSON.stringify({ ...manifest, dense: { ...manifest.dense, dim: 32 } }));
+  t.regex((await t.throwsAsync(loadIndex(out)))!.message, /the embedder has 64 dims but dense\.dim is 32/);
+  await writeFile(manifestPath, JSON.stringify(manifest));
+  const index = await loadIndex(out);
+  t.is(index.manifest.dense!.dim, 64);
+  await index.close();
+});
+
+test('index --resume into a folder that is not an index (nor an unfinished build) is refused and left untouched', async (t) => {
+  const folder = await temporaryFolder();
+  const { rows } = generateCorpus(20, { seed: 22 });
+  const corpus = await writeJsonl(folder, 'corpus.jsonl', rows);
+  const home = join(folder, 'someones-files');
+  await mkdir(home);
+  await writeFile(join(home, 'notes.txt'), 'keep me');
+  const error = await t.throwsAsync(buildIndex({ corpus, out: home, mode: 'resume', ann: 'flat' }));
+  t.true(isRexragError(error, 'ERR_INVALID_ARG'));
+  t.regex(error!.message, /cannot resume: .*someones-files is not an index or an unfinished build \(it holds "notes\.txt"\)/);
+  t.deepEqual(await readdir(home), ['notes.txt']);
+  // An empty (or missing) folder, or one holding only a build's own files (killed before its first checkpoint), starts afresh.
+  const fresh = await buildIndex({ corpus, out: join(folder, 'new'), mode: 'resume', ann: 'flat' });
+  t.is(fresh.documents, 20);
+  const early = join(folder, 'early');
+  await mkdir(early);
+  await writeFile(join(early, 'documents.jsonl'), '{"id":"x"');
+  await writeFile(join(early, '.manifest.json.tmp-123-0a1b2c3d'), '{');
+  t.is((await buildIndex({ corpus, out: early, mode: 'resume', ann: 'flat' })).documents, 20);
+});
+
+test('duplicate corpus ids fail the build (naming them) or, with onMalformed skip, are kept and reported', async (t) => {
+  const folder = await temporaryFolder();
+  const { rows } = generateCorpus(30, { seed: 23 });
+  rows[12] = { ...rows[12]!, id: rows[3]!.id };
+  rows[20] = { ...rows[20]!, id: rows[3]!.id };
+  rows[25] = { ...rows[25]!, id: rows[7]!.id };
+  const corpus = await writeJsonl(folder, 'corpus.jsonl', rows);
+  const failed = await t.throwsAsync(buildIndex({ corpus, out: join(folder, 'a'), embedder: 'bm25', chunkSize: 8 }));
+  t.true(isRexragError(failed, 'ERR_INVALID_ARG'));
+  t.regex(failed!.message, /3 passages repeat an earlier id: "doc-3" \(passages 4, 13 and 21\), "doc-7" \(passages 8 and 26\); corpus ids must be unique/);
+  const resumed = await t.throwsAsync(buildIndex({ corpus, out: join(folder, 'a'), embedder: 'bm25', chunkSize: 8, mode: 'resume' }));
+  t.regex(resumed!.message, /repeat an earlier id/, 'a resumed build checks again');
+
+  const events: BuildEvent[] = [];
+  const kept = await buildIndex({ corpus, out: join(folder, 'b'), embedder: 'bm25', chunkSize: 8, onMalformed: 'skip', onEvent: (e) => events.push(e) });
+  t.is(kept.documents, 30);
+  t.is(kept.duplicatePassages, 3);
+  const reported = events.find((e) => e.type === 'duplicates') as Extract<BuildEvent, { type: 'duplicates' }> | undefined;
+  t.deepEqual(reported?.report.examples, [{ id: 'doc-3', passages: [4, 13, 21] }, { id: 'doc-7', passages: [8, 26] }]);
+  t.is((await buildIndex({ corpus, out: join(folder, 'b'), embedder: 'bm25', chunkSize: 8, onMalformed: 'skip', mode: 'resume' })).duplicatePassages, 3, 'kept in the manifest');
+  const unique = await buildIndex({ corpus: await writeJsonl(folder, 'unique.jsonl', generateCorpus(30, { seed: 23 }).rows), out: join(folder, 'c'), embedder: 'bm25' });
+  t.is(unique.duplicatePassages, 0);
 });

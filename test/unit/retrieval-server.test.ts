@@ -86,6 +86,7 @@ test('bad requests get 400/404/405/413 with {"error": message}; /health reports 
     t.regex(large.json.error, /exceeds 2000 bytes/);
     const chunked = await fetch(`${server.url}/retrieve`, {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: new ReadableStream({ start(controller) { controller.enqueue(new TextEncoder().encode(`{"queries":["${'a'.repeat(5000)}"]}`)); controller.close(); } }),
       duplex: 'half',
     } as RequestInit);
