@@ -2,18 +2,19 @@
 // progress on stderr and the result table on stdout. `--self-check` only checks the native runtime.
 import { labSummaryText } from '../report/lab-report.js';
 import { LAB_METHODS, parseLabMethods } from '../lab/lab-methods.js';
-import { LAB_REGIMES, type LabRegime } from '../lab/lab-settings.js';
+import { LAB_PROBE_POOLS, LAB_REGIMES, type LabProbePool, type LabRegime } from '../lab/lab-settings.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
 import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
-const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--methods LIST] [--resume] [--self-check]
+const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--methods LIST] [--probe-pool paper|lab] [--resume] [--self-check]
   Generates a multi-hop world, its corpus index and a tiny Qwen2 model, warms the model up on demonstrations,
   trains one copy with GRPO and one with REX-RAG, evaluates both and writes DIR/report.html (default runs/lab).
   --scale test runs the same pipeline at toy size in seconds. --regime dead-ends: a demonstrator that almost always
   answers multi-hop questions too early. --methods: comma-separated, from ${LAB_METHODS.join(', ')}
-  (default grpo,rex-rag). --resume keeps the warm start and the methods a previous run of DIR finished.
+  (default grpo,rex-rag). --probe-pool: REX-RAG's exploration prompts, the paper's 30 English ones (default) or
+  the lab's own (one tag the lab's model can read). --resume keeps the warm start and the methods a previous run of DIR finished.
   --self-check only checks libtorch and the BLAS.`;
 
 function describe(event: LabEvent): string | undefined {
@@ -44,13 +45,15 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the embedded lab: REX-RAG against GRPO on a generated world (what npm start runs)',
   usage,
-  options: { ...valueFlags('dir', 'seed', 'scale', 'regime', 'methods'), ...switchFlags('self-check', 'resume') },
+  options: { ...valueFlags('dir', 'seed', 'scale', 'regime', 'methods', 'probe-pool'), ...switchFlags('self-check', 'resume') },
   async run(values) {
     if (values['self-check']) return selfCheck();
     const scale = stringOption(values, 'scale') ?? 'demo';
     if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
     const regime = stringOption(values, 'regime') ?? 'default';
     if (!LAB_REGIMES.includes(regime as LabRegime)) throw new CliUsageError(`--regime must be one of ${LAB_REGIMES.join(', ')}, got "${regime}"`);
+    const probePool = stringOption(values, 'probe-pool') ?? 'paper';
+    if (!LAB_PROBE_POOLS.includes(probePool as LabProbePool)) throw new CliUsageError(`--probe-pool must be one of ${LAB_PROBE_POOLS.join(', ')}, got "${probePool}"`);
     const methodsText = stringOption(values, 'methods');
     let methods;
     try {
@@ -66,6 +69,7 @@ export const demoCommand = defineCommand({
       scale,
       regime: regime as LabRegime,
       methods,
+      probePool: probePool as LabProbePool,
       resume: values.resume === true,
       onEvent: (event) => {
         const line = describe(event);

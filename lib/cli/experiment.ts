@@ -2,16 +2,18 @@
 // its ablations) with every figure's 95% interval over seeds; resumable (finished seeds and methods are kept).
 import { runExperiment, type ExperimentResult, type MeanInterval } from '../lab/experiment.js';
 import { LAB_METHODS, parseLabMethods } from '../lab/lab-methods.js';
-import { LAB_REGIMES, type LabRegime } from '../lab/lab-settings.js';
+import { LAB_PROBE_POOLS, LAB_REGIMES, type LabProbePool, type LabRegime } from '../lab/lab-settings.js';
 import { numberOption, parseCommandArgs, stringOption } from './parse.js';
 import { CliUsageError, type Command } from './usage.js';
 
-const usage = `usage: rexrag experiment [--regime default|dead-ends] [--seeds N] [--methods LIST] [--dir DIR] [--parallel N] [--scale demo|test]
+const usage = `usage: rexrag experiment [--regime default|dead-ends] [--seeds N] [--methods LIST] [--probe-pool paper|lab] [--dir DIR] [--parallel N] [--scale demo|test]
   Runs the lab (rexrag demo) for seeds 1..N (default 4) in DIR/seed-K (default runs/experiment-REGIME), N at a
   time with --parallel (default 1), keeping seeds and methods already done, then writes DIR/experiment.json: per
   method, over seeds (mean, t 95% interval): held-out sampled EM per step and hop group, the paired difference
   to GRPO on the same seeds, the dead-end rate per step, probe success, and compute (sampled tokens, training time).
   --methods: comma-separated, from ${LAB_METHODS.join(', ')} (default grpo,rex-rag; grpo is always run).
+  --probe-pool: REX-RAG's exploration prompts (see rexrag demo --help); a finished REX-RAG method of another pool
+  is run again, GRPO and the warm start are kept.
   The table on stdout shows the last evaluation.`;
 
 const f = (x: number) => x.toFixed(3);
@@ -50,13 +52,15 @@ export const experimentCommand: Command = {
   usage,
   async run(argv) {
     const values = parseCommandArgs(argv, {
-      regime: { type: 'string' }, seeds: { type: 'string' }, methods: { type: 'string' }, dir: { type: 'string' }, parallel: { type: 'string' }, scale: { type: 'string' },
+      regime: { type: 'string' }, seeds: { type: 'string' }, methods: { type: 'string' }, 'probe-pool': { type: 'string' }, dir: { type: 'string' }, parallel: { type: 'string' }, scale: { type: 'string' },
     }, usage);
     if (!values) return 0;
     const regime = stringOption(values, 'regime') ?? 'default';
     if (!LAB_REGIMES.includes(regime as LabRegime)) throw new CliUsageError(`--regime must be one of ${LAB_REGIMES.join(', ')}, got "${regime}"`);
     const scale = stringOption(values, 'scale') ?? 'demo';
     if (scale !== 'demo' && scale !== 'test') throw new CliUsageError(`--scale must be demo or test, got "${scale}"`);
+    const probePool = stringOption(values, 'probe-pool') ?? 'paper';
+    if (!LAB_PROBE_POOLS.includes(probePool as LabProbePool)) throw new CliUsageError(`--probe-pool must be one of ${LAB_PROBE_POOLS.join(', ')}, got "${probePool}"`);
     let methods;
     try {
       methods = parseLabMethods(stringOption(values, 'methods') ?? 'grpo,rex-rag');
@@ -68,6 +72,7 @@ export const experimentCommand: Command = {
       seeds: numberOption(values, 'seeds', 4, { integer: true, min: 1 }),
       regime: regime as LabRegime,
       methods,
+      probePool: probePool as LabProbePool,
       scale,
       parallel: numberOption(values, 'parallel', 1, { integer: true, min: 1 }),
       onLine: (line) => {

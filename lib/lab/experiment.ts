@@ -13,7 +13,7 @@ import { RexragError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { LabEvalRow } from './lab-eval.js';
 import type { LabMethod } from './lab-methods.js';
-import type { LabRegime, LabScale } from './lab-settings.js';
+import type { LabProbePool, LabRegime, LabScale } from './lab-settings.js';
 
 export interface ExperimentOptions {
   dir: string;
@@ -22,6 +22,8 @@ export interface ExperimentOptions {
   /** Default GRPO and REX-RAG; GRPO is always run (the differences are paired against it). */
   methods?: readonly LabMethod[];
   scale?: LabScale;
+  /** REX-RAG's exploration prompts (default 'paper'). */
+  probePool?: LabProbePool;
   /** Seeds run at once (each lab uses the runtime's threads). Default 1. */
   parallel?: number;
   onLine?: (line: string) => void;
@@ -139,7 +141,7 @@ function runSeed(dir: string, seed: number, methods: readonly string[], options:
   return new Promise((done, fail) => {
     const args = [
       cliPath, 'demo', '--dir', dir, '--seed', String(seed), '--scale', options.scale ?? 'demo', '--regime', options.regime,
-      '--methods', methods.join(','), '--resume',
+      '--methods', methods.join(','), '--probe-pool', options.probePool ?? 'paper', '--resume',
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let tail = '';
@@ -155,6 +157,7 @@ function runSeed(dir: string, seed: number, methods: readonly string[], options:
 
 interface SeedSummary {
   rows: LabEvalRow[];
+  probePool?: LabProbePool;
   runs?: { method: string; trainSeconds: number }[];
 }
 
@@ -163,10 +166,11 @@ async function readSummary(seedDir: string): Promise<SeedSummary | undefined> {
   return existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as SeedSummary) : undefined;
 }
 
-/** A seed is finished when its summary has rows for every method. */
-async function seedFinished(seedDir: string, methods: readonly string[]): Promise<boolean> {
+/** A seed is finished when its summary has rows for every method, REX-RAG's with the requested probe pool. */
+async function seedFinished(seedDir: string, methods: readonly string[], probePool: LabProbePool): Promise<boolean> {
   const summary = await readSummary(seedDir);
-  return summary !== undefined && methods.every((m) => summary.rows.some((r) => r.method === m));
+  if (!summary || !methods.every((m) => summary.rows.some((r) => r.method === m))) return false;
+  return methods.every((m) => m === 'grpo') || (summary.probePool ?? 'paper') === probePool;
 }
 
 /** The training steps' metrics of one run (lines of metrics.jsonl with a training reward), in step order. */
@@ -202,7 +206,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const seeds = Array.from({ length: options.seeds }, (_, i) => i + 1);
   const seedDir = (seed: number) => join(dir, `seed-${seed}`);
   const pending: number[] = [];
-  for (const seed of seeds) if (!(await seedFinished(seedDir(seed), methods))) pending.push(seed);
+  for (const seed of seeds) if (!(await seedFinished(seedDir(seed), methods, options.probePool ?? 'paper'))) pending.push(seed);
   const workers = Array.from({ length: Math.min(parallel, pending.length) }, async () => {
     for (let seed = pending.shift(); seed !== undefined; seed = pending.shift()) await runSeed(seedDir(seed), seed, methods, options);
   });

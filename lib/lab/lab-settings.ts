@@ -47,8 +47,20 @@ export function regimeShortcut(regime: LabRegime): Record<string, number> {
   throw new RangeError(`regime must be one of ${LAB_REGIMES.join(', ')}, got ${JSON.stringify(regime)}`);
 }
 
-/** The lab's settings; RL settings are shared by both algorithms except `algorithm`. */
-export function labSettings(scale: LabScale, seed: number, regime: LabRegime = 'default'): LabSettings {
+/**
+ * The exploration prompts REX-RAG's probes splice in. 'paper': the reference's 30 English prompts, what real
+ * models get. 'lab': prompts in the lab's own language. The lab's model knows no English: the paper's prompts are
+ * byte strings it has never produced, its ratios on them sit far below the clip range, and almost no probe
+ * continues to a right answer (measured: 3 of about 1,100 in the dead-ends regime). What those prompts ask of a
+ * real model, to stop answering and search again, is one tag in the lab's language.
+ */
+export type LabProbePool = 'paper' | 'lab';
+export const LAB_PROBE_POOLS: readonly LabProbePool[] = ['paper', 'lab'];
+export const LAB_PROBE_PROMPTS: readonly string[] = ['<search>'];
+
+/** The lab's settings; RL settings are shared by every method except the algorithm and its REX-RAG options. */
+export function labSettings(scale: LabScale, seed: number, regime: LabRegime = 'default', probePool: LabProbePool = 'paper'): LabSettings {
+  if (!LAB_PROBE_POOLS.includes(probePool)) throw new RangeError(`probePool must be one of ${LAB_PROBE_POOLS.join(', ')}, got ${JSON.stringify(probePool)}`);
   const demo = scale === 'demo';
   const rl = rlConfigSchema.parse({
     steps: demo ? 30 : 2,
@@ -59,7 +71,7 @@ export function labSettings(scale: LabScale, seed: number, regime: LabRegime = '
       maxTurns: 4, maxResponseTokensPerTurn: 24, maxObservationTokens: 64, maxContextTokens: 512, topk: 1, cohorts: 2,
       promptTemplate: 'compact',
     },
-    rex: { keepRatio: 0.12, budgetMultiple: 1 },
+    rex: { keepRatio: 0.12, budgetMultiple: 1, ...(probePool === 'lab' ? { promptPool: [...LAB_PROBE_PROMPTS] } : {}) },
     trainer: { optimizer: { lr: 1e-4, weightDecay: 0, maxGradNorm: 1 }, loss: { klCoef: 0.001 }, step: { miniBatchSize: 0 } },
     eval: { every: 0, maxQuestions: 0 },
     checkpoint: { every: demo ? 10 : 1, keepLast: 1000 },

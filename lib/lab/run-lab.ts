@@ -25,7 +25,7 @@ import { runSft } from '../train/sft.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { labEvaluate, type LabEvalRow } from './lab-eval.js';
 import { methodConfig, type LabMethod } from './lab-methods.js';
-import { labSettings, type LabRegime, type LabScale } from './lab-settings.js';
+import { labSettings, type LabProbePool, type LabRegime, type LabScale } from './lab-settings.js';
 
 export type LabEvent =
   | { type: 'stage'; stage: string; detail: string }
@@ -39,6 +39,8 @@ export interface LabOptions {
   seed?: number;
   scale?: LabScale;
   regime?: LabRegime;
+  /** The exploration prompts of REX-RAG's probes (see LabProbePool); default 'paper'. */
+  probePool?: LabProbePool;
   /** The methods trained from the warm start, in order (default GRPO and REX-RAG). */
   methods?: readonly LabMethod[];
   /**
@@ -60,6 +62,8 @@ interface WarmStart {
 
 /** A finished method, saved as runs/METHOD/lab-result.json. */
 interface MethodResult {
+  /** The probe pool it ran with (GRPO's results hold for any pool). */
+  probePool?: LabProbePool;
   rows: LabEvalRow[];
   run: LabSummary['runs'][number];
 }
@@ -88,7 +92,8 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   const scale = options.scale ?? 'demo';
   const regime = options.regime ?? 'default';
   const methods = options.methods ?? ['grpo', 'rex-rag'];
-  const settings = labSettings(scale, seed, regime);
+  const probePool = options.probePool ?? 'paper';
+  const settings = labSettings(scale, seed, regime, probePool);
   const emit = (event: LabEvent) => options.onEvent?.(event);
   const seconds = () => (Date.now() - started) / 1000;
   const timings: [string, number][] = [];
@@ -161,8 +166,9 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     for (const method of methods) {
       const runDir = join(dir, 'runs', method);
       const resultFile = join(runDir, 'lab-result.json');
-      const kept = options.resume ? await readJson<MethodResult>(resultFile) : undefined;
-      const result = kept ?? (await trainAndEvaluate(method, runDir));
+      const previous = options.resume ? await readJson<MethodResult>(resultFile) : undefined;
+      const kept = previous && (method === 'grpo' || (previous.probePool ?? 'paper') === probePool) ? previous : undefined;
+      const result = kept ?? { probePool, ...(await trainAndEvaluate(method, runDir)) };
       if (!kept) await writeFileAtomic(resultFile, `${JSON.stringify(result)}\n`);
       rows.push(...result.rows);
       runs.push(result.run);
@@ -201,6 +207,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
         ['warm-up', `${warmStart.demos.count} demonstrations (70% in fresh mini-worlds), ${warmStart.sft.steps} steps of ${settings.sft.batchSize}, lr ${settings.sft.lr}; NLL ${warmStart.sft.nllFirst.toFixed(2)} -> ${warmStart.sft.nllLast.toFixed(2)}`],
         ['RL', `${settings.rl.steps} steps x ${settings.rl.questionsPerStep} questions x ${settings.rl.groupSize} rollouts, compact prompt, lr ${settings.rl.trainer.optimizer.lr}, KL ${settings.rl.trainer.loss.klCoef} (k3)`],
         ['evaluation', `every ${settings.evalEvery} steps: ${settings.evalSamples} sampled rollouts per question (T=${settings.rl.rollout.temperature}; ${settings.rl.groupSize}, one RL group, at the warm start) with Wilson 95% intervals, and greedy`],
+        ['REX-RAG probes', probePool === 'lab' ? `the lab's exploration prompt pool (${settings.rl.rex.promptPool!.join(', ')})` : "the paper's 30 exploration prompts"],
         ['seed, regime', `${seed}, ${regime}`],
       ],
       rows,
@@ -215,7 +222,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     const reportPath = join(dir, 'report.html');
     await writeFile(reportPath, await labReportHtml(summary, await labExamples(join(dir, 'runs'), runs.map((r) => r.algorithm))));
     const runSeconds = runs.map((run) => ({ method: run.algorithm, trainSeconds: run.trainSeconds, seconds: run.seconds }));
-    await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify({ rows, runs: runSeconds, setting: summary.setting, timings, seconds: seconds() }, null, 2)}\n`);
+    await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify({ rows, runs: runSeconds, probePool, setting: summary.setting, timings, seconds: seconds() }, null, 2)}\n`);
     return { dir, reportPath, summary, seconds: seconds() };
   } finally {
     await retriever.close();
