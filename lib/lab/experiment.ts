@@ -10,6 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { RexragError } from '../errors.js';
+import { emBandsSpec, type ChartSpec } from '../report/chart-specs.js';
+import { renderFigure } from '../report/figures.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { LabEvalRow } from './lab-eval.js';
 import type { LabMethod } from './lab-methods.js';
@@ -214,5 +216,25 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const outcomes = await Promise.all(seeds.map((seed) => readOutcome(seedDir(seed), seed, methods)));
   const result = aggregateExperiment(options.regime, methods, outcomes);
   await writeFileAtomic(join(dir, 'experiment.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await renderFigure(experimentFigureSpec(result), join(dir, 'experiment-multi-hop.svg'));
   return result;
+}
+
+/**
+ * The experiment's figure: held-out multi-hop sampled EM per step with its 95% band over seeds, one line per
+ * method, and beside it each method's paired difference to GRPO on the same seeds.
+ */
+export function experimentFigureSpec(result: ExperimentResult): ChartSpec {
+  const rows = (cells: readonly ({ method: string; step: number; hops: Hops } & MeanInterval)[]) =>
+    cells.map((m) => ({ method: m.method, step: m.step, hops: m.hops, em: m.mean, emLow: m.low, emHigh: m.high }));
+  const { $schema, ...em } = emBandsSpec(rows(result.em), { hops: 'multi', title: 'sampled EM (mean, 95% CI over seeds)', width: 380 });
+  const { $schema: _, ...difference } = emBandsSpec(rows(result.differences), {
+    hops: 'multi', title: 'paired difference to GRPO (95% CI)', width: 380, yTitle: 'method - GRPO', yDomain: null, zeroRule: true,
+  });
+  return {
+    $schema,
+    title: `Held-out multi-hop questions, ${result.regime} regime, ${result.seeds.length} seeds`,
+    hconcat: [em, difference],
+    resolve: { scale: { color: 'independent' } },
+  } as ChartSpec;
 }

@@ -103,12 +103,15 @@ export interface EmRow {
  * Sampled EM per step with its 95% interval as a band, one line per method, for one hop group (`multi` by
  * default: 2- and 3-hop questions together). Rows of other hop groups are ignored.
  */
-export function emBandsSpec(rows: readonly EmRow[], options: { hops?: number | string; title?: string; width?: number | 'container'; height?: number } = {}): ChartSpec {
+export function emBandsSpec(
+  rows: readonly EmRow[],
+  options: { hops?: number | string; title?: string; width?: number | 'container'; height?: number; yTitle?: string; yDomain?: [number, number] | null; zeroRule?: boolean } = {},
+): ChartSpec {
   const hops = String(options.hops ?? 'multi');
   const values = rows.filter((r) => String(r.hops) === hops).map((r) => ({ ...r, label: methodLabel(r.method) }));
   const methods = distinct(values.map((r) => r.method));
   const scale = colorScale(methods, true);
-  const color = { field: 'label', type: 'nominal' as const, scale: { domain: methods.map(methodLabel), range: scale.range }, legend: { orient: 'bottom' as const, title: null, labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
+  const color = { field: 'label', type: 'nominal' as const, scale: { domain: methods.map(methodLabel), range: scale.range }, legend: { orient: 'bottom' as const, title: null, columns: 3, labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
   const hopsLabel = hops === 'multi' ? 'multi-hop' : hops === 'all' ? 'all questions' : `${hops}-hop`;
   return {
     $schema: SCHEMA,
@@ -118,7 +121,13 @@ export function emBandsSpec(rows: readonly EmRow[], options: { hops?: number | s
     data: { values: values as unknown as Record<string, unknown>[] },
     encoding: { x: { field: 'step', type: 'quantitative', title: 'RL step' }, color },
     layer: [
-      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'emLow', type: 'quantitative', scale: { domain: [0, 1] }, title: 'sampled EM' }, y2: { field: 'emHigh' } } },
+      {
+        mark: { type: 'area', opacity: 0.18 },
+        encoding: {
+          y: { field: 'emLow', type: 'quantitative', scale: options.yDomain === null ? { zero: false } : { domain: options.yDomain ?? [0, 1] }, title: options.yTitle ?? 'sampled EM' },
+          y2: { field: 'emHigh' },
+        },
+      },
       {
         mark: { type: 'line', strokeWidth: 2, point: true },
         encoding: {
@@ -130,6 +139,7 @@ export function emBandsSpec(rows: readonly EmRow[], options: { hops?: number | s
           ],
         },
       },
+      ...(options.zeroRule ? [{ mark: { type: 'rule' as const, color: '#555', strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } }] : []),
     ],
   };
 }

@@ -54,6 +54,7 @@ test('rexrag experiment runs two seeds at test scale, adds a method to finished 
   t.deepEqual(result.seeds, [1, 2]);
   t.true(result.differences.every((d) => d.n === 2 && d.method === 'rex-rag'));
   t.true(result.compute.every((c) => c.sampledTokens.mean > 0 && c.trainSeconds.mean > 0));
+  t.regex(readFileSync(join(dir, 'experiment-multi-hop.svg'), 'utf8'), /<svg[\s\S]*REX-RAG[\s\S]*<\/svg>/);
   const mtime = (...path: string[]) => statSync(join(dir, ...path)).mtimeMs;
   const warm = mtime('seed-1', 'warm-start.json');
   const grpo = mtime('seed-1', 'runs', 'grpo', 'lab-result.json');
