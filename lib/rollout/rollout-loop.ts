@@ -55,8 +55,16 @@ interface Row {
   isProbe: boolean;
   probeOf: number | null;
   probePromptStart: number | null;
-  /** Response index where the current turn's model tokens start. */
+  /** Response index where the current turn's model tokens start (the turn's token budget counts from here). */
   turnStart: number;
+  /**
+   * Response index from which the current turn's text is read for its action: turnStart, except in a probe's
+   * first turn, where it is the spliced prompt's start, so a prompt that opens an action (`<search>`) is
+   * completed by the model's tokens rather than leaving an orphan closing tag.
+   */
+  actionStart: number;
+  /** Set on a probe until its first turn: where its spliced prompt starts. */
+  splicedPromptStart: number | null;
   outcome: TurnOutcome | null;
 }
 
@@ -181,6 +189,8 @@ class RolloutLoop {
           probeOf: null,
           probePromptStart: null,
           turnStart: 0,
+          actionStart: 0,
+          splicedPromptStart: null,
           outcome: null,
         });
       }
@@ -198,6 +208,8 @@ class RolloutLoop {
     const generated = [...pending];
     for (const row of pending) {
       row.turnStart = row.response.length;
+      row.actionStart = row.splicedPromptStart ?? row.turnStart;
+      row.splicedPromptStart = null;
       row.turns++;
       row.outcome = null;
     }
@@ -252,7 +264,7 @@ class RolloutLoop {
       row.sampledLogprobs.push(result.logprobs[k]!);
       row.modelLogprobs.push(result.modelLogprobs[k]!);
     }
-    const text = this.bytes.binary(row.response.slice(row.turnStart));
+    const text = this.bytes.binary(row.response.slice(row.actionStart));
     row.outcome = this.parseTurn(row, text);
     if (row.outcome !== null) {
       if (row.outcome.kind === 'action') this.truncate(row, row.outcome.endToken);
@@ -280,8 +292,8 @@ class RolloutLoop {
       kind: 'action',
       action: block.action,
       content: utf8Of(inner).trim(),
-      startToken: row.turnStart + startToken,
-      endToken: row.turnStart + tokenAtByte(text.starts, block.end - 1) + 1,
+      startToken: row.actionStart + startToken,
+      endToken: row.actionStart + tokenAtByte(text.starts, block.end - 1) + 1,
       textLostBeforeAnswer: utf8Of(text.text.slice(text.starts[startToken], block.start)),
     };
   }
@@ -428,6 +440,8 @@ class RolloutLoop {
       probeOf: row.id,
       probePromptStart: outcome.startToken,
       turnStart: outcome.startToken,
+      actionStart: outcome.startToken,
+      splicedPromptStart: outcome.startToken,
       outcome: null,
     };
     this.rows.push(probe);

@@ -119,3 +119,29 @@ test('trigger → probe → filter → β: the probe prompt tokens get their tri
     });
   }
 });
+
+test('a spliced prompt that opens an action is completed by the probe: <search> + the model query is one search', async (t) => {
+  const pool = ['<search>'];
+  const trie = PromptTrie.fromPrompts(tokenizer, pool);
+  const session = new ScriptedSession(tokenizer, (input) => {
+    const response = responseOf(input);
+    const observations = response.split('<information>').length - 1;
+    if (observations >= 2) return '<answer> Paris </answer>';
+    if (response.endsWith('<search>')) return ' capital city of France </search>';  // the probe, right after the splice
+    if (observations === 1) return '<answer> Lyon </answer>';
+    return '<search> capital of France </search>';
+  });
+  const trigger = createProbeTrigger({ trie, seed: 3, rex: { probeProbability: 1, promptPool: pool } });
+  const trajectories = await runRollouts({
+    session, tokenizer, retriever: new FakeRetriever(), questions: [{ id: 'q1', question: 'capital of France', golds: ['Paris'] }],
+    groupSize: 1, seed: 1, onAnswer: trigger,
+  });
+  const probe = trajectories.find((r) => r.isProbe)!;
+  t.deepEqual(probe.searches, ['capital of France', 'capital city of France']);
+  t.is(scoreAnswer(probe.responseText, probe.golds), 1);
+  t.notRegex(probe.responseText, /invalid/);
+  // The spliced tag stays tagged as the probe prompt, and the model's query after it as model tokens.
+  const promptStart = probe.probePromptStart!;
+  t.is(probe.components[promptStart], COMPONENT['probe-prompt']);
+  t.is(probe.components[promptStart + '<search>'.length], COMPONENT.model);
+});
