@@ -234,6 +234,10 @@ export interface NativeAdamwInputs extends NativeOptimizerOptions {
   expAvg: Float32Array;
   expAvgSq: Float32Array;
   step: number;
+  /** The gradient used is grads x gradScale (the trainer's clipping factor). */
+  gradScale: number;
+  /** true: the trainer's fused CPU pass; false: the same update in ATen ops. */
+  fused: boolean;
 }
 
 /** BERT hyper-parameters with Hugging Face's config.json names (BertConfig); optional ones default as HF's. */

@@ -1,4 +1,4 @@
-// Implements checks.h on the trainer's own pieces (policy_loss, adamw_tensor, token_logprobs).
+// Implements checks.h on the trainer's own pieces (policy_loss, adamw_update / adamw_tensor, token_logprobs).
 #include "core/checks.h"
 
 #include <ATen/ATen.h>
@@ -70,8 +70,9 @@ LossCheck check_policy_loss(const std::vector<float>& logps, const std::vector<f
   return check;
 }
 
-void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, std::vector<float>& exp_avg,
-                         std::vector<float>& exp_avg_sq, int64_t step, const OptimizerOptions& options, double lr) {
+void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, double grad_scale,
+                         std::vector<float>& exp_avg, std::vector<float>& exp_avg_sq, int64_t step,
+                         const OptimizerOptions& options, double lr, bool fused) {
   const auto n = static_cast<int64_t>(params.size());
   require(static_cast<int64_t>(grads.size()) == n && static_cast<int64_t>(exp_avg.size()) == n &&
               static_cast<int64_t>(exp_avg_sq.size()) == n,
@@ -81,7 +82,12 @@ void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& g
   at::Tensor g = at::from_blob(const_cast<float*>(grads.data()), {n}, at::kFloat);
   at::Tensor m = at::from_blob(exp_avg.data(), {n}, at::kFloat);
   at::Tensor v = at::from_blob(exp_avg_sq.data(), {n}, at::kFloat);
-  adamw_tensor(p, g, m, v, step, options, lr);
+  if (fused) {
+    adamw_update(p, g, grad_scale, m, v, step, options, lr);
+  } else {
+    at::Tensor scaled = g * grad_scale;
+    adamw_tensor(p, scaled, m, v, step, options, lr);
+  }
 }
 
 TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_t vocab, int64_t chunk,

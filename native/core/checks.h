@@ -21,9 +21,11 @@ LossCheck check_policy_loss(const std::vector<float>& logps, const std::vector<f
                             const std::vector<float>& advantages, const std::vector<float>& loss_mask,
                             const std::vector<int64_t>& lengths, const LossConfig& config);
 
-/// One AdamW update on plain arrays with the trainer's own update code (torch.optim.AdamW semantics).
-void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, std::vector<float>& exp_avg,
-                         std::vector<float>& exp_avg_sq, int64_t step, const OptimizerOptions& options, double lr);
+/// One AdamW update on plain arrays with the trainer's own update code (torch.optim.AdamW semantics) of the
+/// gradient grads·grad_scale: the fused CPU pass (adamw_update) when `fused`, else the ATen ops (adamw_tensor).
+void adamw_update_arrays(std::vector<float>& params, const std::vector<float>& grads, double grad_scale,
+                         std::vector<float>& exp_avg, std::vector<float>& exp_avg_sq, int64_t step,
+                         const OptimizerOptions& options, double lr, bool fused);
 
 /// Largest differences between token_logprobs and plain autograd (matmul, log_softmax, gather, entropy) on random
 /// inputs, for the loss d = Σ w_i·logp_i + entropy_weight·Σ u_i·H_i with random w, u, at a temperature (the plain

@@ -361,7 +361,7 @@ struct Trainer::State {
   double gradient_norm() const {
     double squared = 0;
     for (const auto& [name, parameter] : parameters) {
-      if (parameter.grad().defined()) squared += parameter.grad().to(at::kFloat).pow(2).sum().item<double>();
+      if (parameter.grad().defined()) squared += squared_norm(parameter.grad());
     }
     return std::sqrt(squared);
   }
@@ -373,11 +373,7 @@ struct Trainer::State {
     const double scale = max_norm > 0 && grad_norm > max_norm ? max_norm / (grad_norm + 1e-6) : 1.0;
     updates += 1;
     for (auto& [name, parameter] : parameters) {
-      at::Tensor grad = parameter.grad().defined() ? parameter.grad().to(at::kFloat) * scale
-                                                   : at::zeros_like(exp_avg[name]);
-      at::Tensor param32 = parameter.detach().to(at::kFloat);
-      adamw_tensor(param32, grad, exp_avg[name], exp_avg_sq[name], updates, optimizer, lr);
-      parameter.detach().copy_(param32);
+      adamw_update(parameter, parameter.grad(), scale, exp_avg[name], exp_avg_sq[name], updates, optimizer, lr);
     }
     policy->state().version += 1;
   }

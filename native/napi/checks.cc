@@ -39,9 +39,11 @@ Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
   auto exp_avg = float_list(o.Get("expAvg"), "inputs.expAvg");
   auto exp_avg_sq = float_list(o.Get("expAvgSq"), "inputs.expAvgSq");
   int64_t step = integer_field(o, "step", "inputs");
+  const double grad_scale = number_field(o, "gradScale", "inputs");
+  const bool fused = Fields(o, "inputs").boolean("fused");
   OptimizerOptions optimizer = read_optimizer(Fields(o, "inputs"));
   return guarded(env, [&]() -> Napi::Value {
-    adamw_update_arrays(params, grads, exp_avg, exp_avg_sq, step, optimizer, optimizer.lr);
+    adamw_update_arrays(params, grads, grad_scale, exp_avg, exp_avg_sq, step, optimizer, optimizer.lr, fused);
     Napi::Object out = Napi::Object::New(env);
     out.Set("params", to_float32_array(env, params));
     out.Set("expAvg", to_float32_array(env, exp_avg));

@@ -77,25 +77,28 @@ test('a batch with no loss tokens gives loss 0 and zero gradients, not NaN', (t)
   t.true(result.gradLogps.every((g) => g === 0));
 });
 
-test('the native AdamW update equals torch.optim.AdamW semantics (reference) over several steps', (t) => {
-  const rand = mulberry32(9);
-  const n = 257;
-  let params: Float32Array = Float32Array.from({ length: n }, () => rand() - 0.5);
-  let expAvg: Float32Array = new Float32Array(n);
-  let expAvgSq: Float32Array = new Float32Array(n);
-  let reference = { params: [Array.from(params)], state: null as Parameters<typeof referenceAdamWStep>[2] };
-  const options = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
-  for (let step = 1; step <= 5; step++) {
-    const grads = Float32Array.from({ length: n }, () => (rand() - 0.5) * 3);
-    const out = native().checks.adamwUpdate({ params, grads, expAvg, expAvgSq, step, ...optimizerConfigSchema.parse(options) });
-    ({ params, expAvg, expAvgSq } = out);
-    const next = referenceAdamWStep(reference.params, [Array.from(grads)], reference.state, options);
-    reference = { params: next.params, state: next.state };
-  }
-  let diff = 0;
-  reference.params[0]!.forEach((p, i) => (diff = Math.max(diff, Math.abs(p - params[i]!))));
-  t.true(diff < 1e-6, `largest parameter difference after 5 steps: ${diff}`);
-});
+for (const fused of [true, false]) {
+  test(`the native AdamW update (${fused ? 'fused CPU pass' : 'ATen ops'}) equals torch.optim.AdamW semantics (reference) over several steps`, (t) => {
+    const rand = mulberry32(9);
+    const n = 70_001; // several of the fused pass's parallel blocks
+    let params: Float32Array = Float32Array.from({ length: n }, () => rand() - 0.5);
+    let expAvg: Float32Array = new Float32Array(n);
+    let expAvgSq: Float32Array = new Float32Array(n);
+    let reference = { params: [Array.from(params)], state: null as Parameters<typeof referenceAdamWStep>[2] };
+    const options = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+    for (let step = 1; step <= 5; step++) {
+      const grads = Float32Array.from({ length: n }, () => (rand() - 0.5) * 3);
+      const gradScale = step === 3 ? 0.25 : 1; // a clipped update
+      const out = native().checks.adamwUpdate({ params, grads, expAvg, expAvgSq, step, gradScale, fused, ...optimizerConfigSchema.parse(options) });
+      ({ params, expAvg, expAvgSq } = out);
+      const next = referenceAdamWStep(reference.params, [Array.from(grads, (g) => g * gradScale)], reference.state, options);
+      reference = { params: next.params, state: next.state };
+    }
+    let diff = 0;
+    reference.params[0]!.forEach((p, i) => (diff = Math.max(diff, Math.abs(p - params[i]!))));
+    t.true(diff < 1e-6, `largest parameter difference after 5 steps: ${diff}`);
+  });
+}
 
 test('the chunked LM-head log-prob kernel and its recomputing backward equal plain autograd', (t) => {
   // maxLogits small enough that the vocabulary is cut into many slices (online log-sum-exp across them).
