@@ -1,9 +1,11 @@
 // Supervised warm-up (behaviour cloning) with the same native trainer: with advantage 1 and the behaviour
 // log-probs equal to the current ones, the clipped objective's gradient is exactly that of token-mean
 // cross-entropy on the masked tokens (the ratio is 1, inside the clip range, on the single update per batch).
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { makeFolder } from '../util/make-folder.js';
 import { mulberry32, seededPermutation } from '../util/random.js';
 import { sftSequence, type SftDemo } from '../data/sft-demos.js';
 import { RexragError } from '../errors.js';
@@ -12,6 +14,7 @@ import type { Policy } from '../model/policy.js';
 import { PROMPT_TEMPLATES, type PromptTemplate } from '../rollout/search-r1-prompt.js';
 import { expectArray, expectInteger, expectNumber, expectObject, expectString } from '../validate.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { removeRunLeftovers, truncateMetrics } from './run-folder.js';
 import { SampleLog, type TrajectorySample } from './run-samples.js';
 import { GrpoTrainer } from './grpo-trainer.js';
 
@@ -155,6 +158,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   let policy: Policy;
   let trainer: GrpoTrainer;
   let startStep = 0;
+  await removeRunLeftovers(outDir);
   const latest = options.resume ? await latestCheckpoint(checkpoints) : undefined;
   if (latest) {
     const resumed = await resumeFromCheckpoint(latest, { trainerOptions });
@@ -168,6 +172,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     policy = resumed.policy;
     trainer = resumed.trainer;
     startStep = resumed.state.step;
+    // Steps after the checkpoint run again: their earlier lines go, so each step keeps one line.
+    await truncateMetrics(join(outDir, 'metrics.jsonl'), startStep);
   } else {
     if (options.resume === false || options.resume === undefined) await rm(join(outDir, 'metrics.jsonl'), { force: true });
     policy = await loadPolicy(modelDir);
@@ -180,8 +186,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     const examples = demos.map((demo) => sftSequence(demo, tokenizer, settings.promptTemplate));
     const sampleLog = new SampleLog(outDir);
     const sampleCount = expectInteger(options.samples ?? 4, 'options.samples', { min: 0 });
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'config.json'), `${JSON.stringify({ modelDir, ...settings, steps: total }, null, 2)}\n`);
+    await makeFolder(outDir);
+    await writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify({ modelDir, ...settings, steps: total }, null, 2)}\n`);
     let order: number[] = [];
     let orderEpoch = -1;
     for (let step = startStep; step < steps; step++) {
