@@ -6,7 +6,7 @@ import { LAB_PROBE_POOLS, LAB_REGIMES, type LabProbePool, type LabRegime } from 
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
 import { checkOutputFolder } from './output-file.js';
-import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
+import { numberOption, seedOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--methods LIST] [--probe-pool paper|lab] [--resume] [--self-check]
@@ -68,7 +68,7 @@ export const demoCommand = defineCommand({
     process.stderr.write(`rexrag lab on libtorch ${info.torchVersion}, ${info.numThreads} threads (${scale} scale)\n`);
     const result = await runLab({
       dir,
-      seed: numberOption(values, 'seed', 1, { integer: true, min: 0 }),
+      seed: seedOption(values, 'seed', 1),
       scale,
       regime: regime as LabRegime,
       methods,

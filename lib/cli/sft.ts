@@ -4,7 +4,7 @@ import { readSftDemos } from '../data/sft-demos.js';
 import { PROMPT_TEMPLATES, type PromptTemplate } from '../rollout/search-r1-prompt.js';
 import { runSft } from '../train/sft.js';
 import { checkOutputFolder } from './output-file.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
+import { numberOption, seedOption, parseCommandArgs, stringOption } from './parse.js';
 import { CliUsageError, type Command } from './usage.js';
 
 const usage = `usage: rexrag sft --model DIR --data demos.jsonl --out DIR [options]
@@ -41,6 +41,7 @@ export const sftCommand: Command = {
     if (schedule !== 'cosine' && schedule !== 'constant') throw new CliUsageError(`--schedule must be cosine or constant, got "${schedule}"`);
     const outDir = stringOption(values, 'out', true);
     await checkOutputFolder(outDir, 'out');
+    const seed = seedOption(values, 'seed', 0);
     const demos = await readSftDemos(stringOption(values, 'data', true));
     const maxSteps = values['max-steps'] === undefined ? undefined : numberOption(values, 'max-steps', 1, { integer: true, min: 1 });
     let lastPrint = 0;
@@ -54,7 +55,7 @@ export const sftCommand: Command = {
       lr: numberOption(values, 'lr', 1e-3, { min: 0 }),
       warmupSteps: numberOption(values, 'warmup-steps', 0, { integer: true, min: 0 }),
       schedule,
-      seed: numberOption(values, 'seed', 0, { integer: true, min: 0 }),
+      seed,
       checkpointEvery: numberOption(values, 'checkpoint-every', 0, { integer: true, min: 0 }),
       resume: values.resume === true,
       ...(maxSteps === undefined ? {} : { maxSteps }),

@@ -25,6 +25,7 @@ import { mixSeed, seededPermutation } from '../util/random.js';
 import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
+import { checkRolloutRows } from './rollout-rows.js';
 import { removeRunLeftovers, truncateMetrics } from './run-folder.js';
 import { checkRanksAgree, gatherRollouts, localShare } from './data-parallel.js';
 import { SampleLog, trajectorySamples } from './run-samples.js';
@@ -141,6 +142,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   }
   const tokenizer = policy.tokenizer;
   if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json)');
+  checkRolloutRows({ questions: config.questionsPerStep, groupSize: config.groupSize, cohorts: config.rollout.cohorts * worldSize, limits: policy.limits, groupName: 'groupSize' });
   const algorithm = createAlgorithm(config, tokenizer, algorithmState);
   if (leader && options.runDir) {
     await makeFolder(options.runDir);

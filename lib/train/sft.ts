@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { makeFolder } from '../util/make-folder.js';
-import { mulberry32, seededPermutation } from '../util/random.js';
+import { mixSeed, mulberry32, seededPermutation } from '../util/random.js';
 import { sftSequence, type SftDemo } from '../data/sft-demos.js';
 import { RexragError } from '../errors.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
@@ -52,7 +52,7 @@ export async function supervisedWarmup(options: SftOptions): Promise<number[]> {
   try {
     let step = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = seededPermutation(examples.length, (options.seed ?? 0) * 7_919 + epoch);
+      const order = seededPermutation(examples.length, epochSeed(options.seed ?? 0, epoch));
       for (let start = 0; start < order.length; start += batchSize) {
         const batch = order.slice(start, start + batchSize).map((i) => examples[i]!);
         const ids = batch.map((e) => e.ids);
@@ -193,7 +193,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     for (let step = startStep; step < steps; step++) {
       const epoch = Math.floor(step / perEpoch);
       if (epoch !== orderEpoch) {
-        order = shuffledIndices(demos.length, settings.seed * 7_919 + epoch);
+        order = shuffledIndices(demos.length, epochSeed(settings.seed, epoch));
         orderEpoch = epoch;
       }
       const at = (step % perEpoch) * settings.batchSize;
@@ -227,6 +227,15 @@ function demoSamples(step: number, demos: readonly SftDemo[]): TrajectorySample[
     ...(typeof demo.data_source === 'string' ? { dataSource: demo.data_source } : {}),
     segments: demo.segments.map((s) => ({ kind: s.kind, text: s.text })),
   }));
+}
+
+/**
+ * The shuffle seed of an epoch: seed × 7919 + epoch, the orders runs have always had, while that is exact; past
+ * 2^53 neighbouring seeds would round together, so those go through splitmix64 instead.
+ */
+function epochSeed(seed: number, epoch: number): number {
+  const legacy = seed * 7_919 + epoch;
+  return Number.isSafeInteger(legacy) ? legacy : mixSeed(seed, epoch);
 }
 
 function shuffledIndices(count: number, seed: number): number[] {

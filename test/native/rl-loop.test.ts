@@ -159,3 +159,19 @@ test('a run folder that cannot be created is an ERR_IO naming it, not a hang', a
   policy.dispose();
   await retriever.close();
 });
+
+test('a group size no generate call can hold is an ERR_LIMIT before any rollout, from the API and from rexrag rollout', async (t) => {
+  const retriever = await LocalRetriever.open(join(root, 'index'));
+  const policy = await loadPolicy(join(root, 'model'));
+  const huge = { ...config('grpo', 1), groupSize: 100_000_000 };
+  await t.throwsAsync(runRl({ config: huge, policy, retriever, trainQuestions: questions }), {
+    code: 'ERR_LIMIT', message: /groupSize 100000000 makes 100000000 rows in one cohort's generate call/,
+  } as never);
+  policy.dispose();
+  await retriever.close();
+  const { runCli } = await import('../helpers/run-cli.js');
+  writeFileSync(join(root, 'rows.jsonl'), questions.map((q) => JSON.stringify({ id: q.id, question: q.question, golden_answers: q.golds })).join('\n'));
+  const cli = await runCli(['rollout', '--model', join(root, 'model'), '--index', join(root, 'index'), '--questions', join(root, 'rows.jsonl'), '--group-size', '100000000']);
+  t.is(cli.code, 1, cli.stderr);
+  t.regex(cli.stderr, /--group-size 100000000 makes 200000000 rows/);
+});
