@@ -135,6 +135,9 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     if (!options.policy) throw new TypeError('options.policy is required unless resuming from a checkpoint in runDir');
     policy = options.policy;
     trainer = await GrpoTrainer.create(policy, { ...config.trainer });
+    // A fresh start writes every line again, step 0's evaluation included: lines of an earlier attempt (killed
+    // before its first checkpoint) would be duplicates.
+    if (leader && options.runDir) await truncateMetrics(join(options.runDir, 'metrics.jsonl'), -1);
   }
   if (group) {
     await checkRanksAgree(group, { config, questions: trainQuestions, firstStep });
