@@ -13,9 +13,9 @@ export async function checkOutputFile(path: string, flag: string): Promise<strin
   const existing = await stat(target).catch(() => undefined);
   if (existing?.isDirectory()) throw new CliUsageError(`--${flag} ${path} is a folder; give a file path`);
   const folder = await stat(dirname(target)).catch(() => undefined);
-  if (!folder?.isDirectory()) throw new CliUsageError(`--${flag} ${path}: the folder ${dirname(target)} does not exist`);
+  if (!folder?.isDirectory()) throw new CliUsageError(`--${flag} ${path}: the folder ${dirname(target)} does not exist or is not writable`);
   const problem = await folderWriteProblem(dirname(target));
-  if (problem) throw new CliUsageError(`--${flag} ${path}: the folder ${dirname(target)} is not writable: ${problem}`);
+  if (problem) throw new CliUsageError(`--${flag} ${path}: the folder ${dirname(target)} does not exist or is not writable: ${problem}`);
   return target;
 }
 

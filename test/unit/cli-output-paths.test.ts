@@ -43,11 +43,11 @@ const cases: { name: string; args: string[]; message: RegExp }[] = [
   { name: 'make-tiny-model below a file', args: ['make-tiny-model', '--out', join(aFile, 'sub')], message: /a-file\.txt is not a folder/ },
   { name: 'index into /proc', args: ['index', '--corpus', questions, '--out', '/proc/rexrag-x'], message: /--out \/proc\/rexrag-x cannot be written/ },
   { name: 'data convert onto a folder', args: ['data', 'convert', questions, '--to', 'parquet', '--out', root], message: /--out .* is a folder; give a file path/ },
-  { name: 'data convert into /proc', args: ['data', 'convert', questions, '--to', 'parquet', '--out', '/proc/x.parquet'], message: /--out \/proc\/x\.parquet: the folder \/proc is not writable/ },
+  { name: 'data convert into /proc', args: ['data', 'convert', questions, '--to', 'parquet', '--out', '/proc/x.parquet'], message: /--out \/proc\/x\.parquet: the folder \/proc does not exist or is not writable: nothing can be created in \/proc/ },
   { name: 'data convert into a missing folder', args: ['data', 'convert', questions, '--to', 'parquet', '--out', join(root, 'missing', 'x.parquet')], message: /the folder .*missing does not exist/ },
   // The model does not exist either: the output is refused first, before anything is loaded.
   { name: 'eval onto a folder', args: ['eval', '--model', join(root, 'no-model'), '--index', join(root, 'no-index'), '--data', questions, '--out', root], message: /--out .* is a folder; give a file path/ },
-  { name: 'eval results into /proc', args: ['eval', '--model', join(root, 'no-model'), '--index', join(root, 'no-index'), '--data', questions, '--results', '/proc/r.jsonl'], message: /--results \/proc\/r\.jsonl: the folder \/proc is not writable/ },
+  { name: 'eval results into /proc', args: ['eval', '--model', join(root, 'no-model'), '--index', join(root, 'no-index'), '--data', questions, '--results', '/proc/r.jsonl'], message: /--results \/proc\/r\.jsonl: the folder \/proc does not exist or is not writable/ },
   { name: 'train into /proc', args: ['train', '--model', join(root, 'no-model'), '--index', join(root, 'no-index'), '--train', questions, '--out', '/proc/rexrag-x'], message: /--out \/proc\/rexrag-x cannot be written/ },
   { name: 'sft into /proc', args: ['sft', '--model', join(root, 'no-model'), '--data', questions, '--out', '/proc/rexrag-x'], message: /--out \/proc\/rexrag-x cannot be written/ },
   { name: 'demo into /proc', args: ['demo', '--dir', '/proc/rexrag-x', '--scale', 'test'], message: /--dir \/proc\/rexrag-x cannot be written/ },
