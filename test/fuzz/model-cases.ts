@@ -14,7 +14,10 @@ export const MODEL_MUTATIONS: readonly ModelMutation[] = ['header-length', 'head
  * native/), which another change hardens; `npm run fuzz -- --all` still runs them and reports their seeds.
  */
 export const SKIPPED_MODEL_MUTATIONS: ReadonlyMap<ModelMutation, string> = new Map([
-  // Filled from the first runs: see the report of issue 16. Empty means every kind is asserted.
+  // `npm run fuzz -- --seed 99 --first 1701 --cases 1 --all`: config.json num_hidden_layers = 4294967296 makes
+  // loadPolicy run past 20 s (it builds the layers before checking them against the weights). The loader's
+  // size checks are being hardened in lib/model; assert this kind again once they land.
+  ['config-key', 'loader hang on huge config values (num_hidden_layers 2^32), owned by the model loader'],
 ]);
 
 const CONFIG_KEYS = ['hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'vocab_size',

@@ -160,9 +160,12 @@ test('a run folder that cannot be created is an ERR_IO naming it, not a hang', a
   await retriever.close();
 });
 
-test('a group size no generate call can hold is an ERR_LIMIT before any rollout, from the API and from rexrag rollout', async (t) => {
+test('questionsPerStep above the train set, and a group size no generate call can hold, are refused before any rollout (API and rexrag rollout)', async (t) => {
   const retriever = await LocalRetriever.open(join(root, 'index'));
   const policy = await loadPolicy(join(root, 'model'));
+  await t.throwsAsync(runRl({ config: { ...config('grpo', 1), questionsPerStep: 100_000_000 }, policy, retriever, trainQuestions: questions }), {
+    code: 'ERR_INVALID_ARG', message: /questionsPerStep \(100000000\) is larger than the 4 train questions/,
+  } as never);
   const huge = { ...config('grpo', 1), groupSize: 100_000_000 };
   await t.throwsAsync(runRl({ config: huge, policy, retriever, trainQuestions: questions }), {
     code: 'ERR_LIMIT', message: /groupSize 100000000 makes 100000000 rows in one cohort's generate call/,
