@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 
 import { convertDataFile, inspectDataFile } from '../data/data-files.js';
+import { checkOutputFile } from './output-file.js';
 import { numberOption, stringOption } from './parse.js';
 import { CliUsageError, type Command } from './usage.js';
 
@@ -48,6 +49,7 @@ export const dataCommand: Command = {
     const to = stringOption(values, 'to', true);
     if (to !== 'jsonl' && to !== 'parquet') throw new CliUsageError(`--to must be jsonl or parquet, got "${to}"`);
     const out = stringOption(values, 'out', true);
+    await checkOutputFile(out, 'out');
     const rowGroupSize = numberOption(values, 'row-group-size', 10_000, { integer: true, min: 1 });
     const { rows } = await convertDataFile(file, out, to, { rowGroupSize });
     process.stderr.write(`rexrag data: wrote ${rows} rows to ${out}\n`);

@@ -5,7 +5,8 @@ import { LAB_METHODS, parseLabMethods } from '../lab/lab-methods.js';
 import { LAB_PROBE_POOLS, LAB_REGIMES, type LabProbePool, type LabRegime } from '../lab/lab-settings.js';
 import { runLab, type LabEvent } from '../lab/run-lab.js';
 import { matmulBenchmark, runtimeInfo } from '../runtime.js';
-import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
+import { checkOutputFolder } from './output-file.js';
+import { numberOption, seedOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag demo [--dir DIR] [--seed N] [--scale demo|test] [--regime default|dead-ends] [--methods LIST] [--probe-pool paper|lab] [--resume] [--self-check]
@@ -61,11 +62,13 @@ export const demoCommand = defineCommand({
     } catch (error) {
       throw new CliUsageError(`--methods: ${(error as Error).message}`);
     }
+    const dir = stringOption(values, 'dir') ?? 'runs/lab';
+    await checkOutputFolder(dir, 'dir');
     const info = runtimeInfo();
     process.stderr.write(`rexrag lab on libtorch ${info.torchVersion}, ${info.numThreads} threads (${scale} scale)\n`);
     const result = await runLab({
-      dir: stringOption(values, 'dir') ?? 'runs/lab',
-      seed: numberOption(values, 'seed', 1, { integer: true, min: 0 }),
+      dir,
+      seed: seedOption(values, 'seed', 1),
       scale,
       regime: regime as LabRegime,
       methods,

@@ -1,7 +1,6 @@
 // `rexrag eval`: greedy multi-turn rollouts of a model folder (or of every checkpoint of a run) over a question
 // file, reported as the paper's table: EM / F1 / n per data source, their average over sources, and pooled.
 // The table goes to stdout as Markdown, the JSON result to --out, progress to stderr.
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { rolloutConfigSchema } from '../config/rollout-config.js';
@@ -10,7 +9,9 @@ import { formatSourceTable, limitPerSource, type SourceTable } from '../eval/by-
 import { evaluateCheckpoints } from '../eval/checkpoint-sweep.js';
 import { evaluateResumable, type EvalProgress } from '../eval/run-eval.js';
 import { loadPolicy } from '../model/load-policy.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { EVAL_ROLLOUT_FLAGS, flagHelp, flagOptions, sectionFromFlags } from './config-flags.js';
+import { checkOutputFile } from './output-file.js';
 import { numberOption, stringOption, valueFlags } from './parse.js';
 import { ProgressBar } from './progress-bar.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
@@ -53,6 +54,9 @@ export const evalCommand = defineCommand({
     const rollout = sectionFromFlags(rolloutConfigSchema, EVAL_ROLLOUT_FLAGS, values);
     const out = stringOption(values, 'out');
     const resultsFile = stringOption(values, 'results') ?? (out ? `${out.replace(/\.json$/i, '')}.questions.jsonl` : undefined);
+    // Both files are written after the rollouts: a path that cannot take them is refused now.
+    if (out) await checkOutputFile(out, 'out');
+    if (resultsFile) await checkOutputFile(resultsFile, values.results === undefined ? 'out' : 'results');
     const questions = limitPerSource(await readQuestions(data), limit);
     const device = stringOption(values, 'device') ?? 'cpu';
     const settings = { data: resolve(data), limitPerSource: limit || null, rollout };
@@ -80,7 +84,7 @@ export const evalCommand = defineCommand({
       }
       bar.done();
       process.stdout.write(formatSourceTable(rows, runDir !== undefined ? 'step' : 'model'));
-      if (out) await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+      if (out) await writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
       return 0;
     } finally {
       bar.done();

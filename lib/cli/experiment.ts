@@ -3,6 +3,7 @@
 import { runExperiment, type ExperimentResult, type MeanInterval } from '../lab/experiment.js';
 import { LAB_METHODS, parseLabMethods } from '../lab/lab-methods.js';
 import { LAB_PROBE_POOLS, LAB_REGIMES, type LabProbePool, type LabRegime } from '../lab/lab-settings.js';
+import { checkOutputFolder } from './output-file.js';
 import { numberOption, parseCommandArgs, stringOption } from './parse.js';
 import { CliUsageError, type Command } from './usage.js';
 
@@ -67,8 +68,10 @@ export const experimentCommand: Command = {
     } catch (error) {
       throw new CliUsageError(`--methods: ${(error as Error).message}`);
     }
+    const dir = stringOption(values, 'dir') ?? `runs/experiment-${regime}`;
+    await checkOutputFolder(dir, 'dir');
     const result = await runExperiment({
-      dir: stringOption(values, 'dir') ?? `runs/experiment-${regime}`,
+      dir,
       seeds: numberOption(values, 'seeds', 4, { integer: true, min: 1 }),
       regime: regime as LabRegime,
       methods,

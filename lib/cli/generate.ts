@@ -2,7 +2,7 @@
 import { LimitError } from '../errors.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { DEFAULT_TEMPLATE_BUDGET } from '../tokenizer/template-budget.js';
-import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
+import { numberOption, seedOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
 const usage = `usage: rexrag generate --model DIR --prompt TEXT [options]
@@ -37,8 +37,8 @@ export const generateCommand = defineCommand({
     const maxNewTokens = numberOption(values, 'max-new-tokens', 128, { integer: true, min: 1 });
     const temperature = numberOption(values, 'temperature', 1, { min: 0 });
     const topP = numberOption(values, 'top-p', 1, { min: Number.MIN_VALUE, max: 1 });
-    const topK = numberOption(values, 'top-k', 0, { integer: true });
-    const seed = numberOption(values, 'seed', 0, { integer: true, min: 0 });
+    const topK = numberOption(values, 'top-k', 0, { integer: true, min: 0 });
+    const seed = seedOption(values, 'seed', 0);
     const stopStrings = (values.stop as string[] | undefined) ?? [];
     const dtype = stringOption(values, 'dtype') ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new CliUsageError(`--dtype must be float32 or bfloat16, got "${dtype}"`);

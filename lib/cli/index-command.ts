@@ -5,6 +5,7 @@ import { buildIndex, type BuildEvent, type BuildMode } from '../retrieval/build.
 import { DEFAULT_MAX_LINE_BYTES } from '../retrieval/corpus.js';
 import { DEFAULT_HNSW_PARAMS } from '../retrieval/dense-index.js';
 import { describeDuplicates } from '../retrieval/duplicate-ids.js';
+import { checkOutputFolder } from './output-file.js';
 import { numberOption, stringOption } from './parse.js';
 import { ProgressBar } from './progress-bar.js';
 import { CliUsageError, defineCommand } from './usage.js';
@@ -51,6 +52,7 @@ export const indexCommand = defineCommand({
   async run(values) {
     const corpus = stringOption(values, 'corpus', true);
     const out = stringOption(values, 'out', true);
+    await checkOutputFolder(out, 'out');
     if (values.resume && values.restart) throw new CliUsageError('--resume and --restart cannot be used together');
     const mode: BuildMode = values.resume ? 'resume' : values.restart ? 'restart' : 'new';
     const onMalformed = stringOption(values, 'on-malformed') ?? 'fail';

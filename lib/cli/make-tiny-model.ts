@@ -1,6 +1,7 @@
 // `rexrag make-tiny-model`: writes a tiny random Qwen2 folder (config, weights, tokenizer) for tests and demos.
 // The folder format is lib/model/tiny-model.ts's business; this file only parses options and prints a summary.
 import { writeTinyModel } from '../model/tiny-model.js';
+import { checkOutputFolder } from './output-file.js';
 import { numberOption, stringOption, switchFlags, valueFlags } from './parse.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
@@ -22,6 +23,7 @@ export const makeTinyModelCommand = defineCommand({
   options: { ...valueFlags('out', 'seed', 'dtype', 'shards'), ...switchFlags('tie') },
   async run(values) {
     const out = stringOption(values, 'out', true);
+    await checkOutputFolder(out, 'out');
     const dtype = stringOption(values, 'dtype') ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new CliUsageError(`--dtype must be float32 or bfloat16, got "${dtype}"`);
     const model = await writeTinyModel(out, {

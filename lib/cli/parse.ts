@@ -46,6 +46,17 @@ export function numberOption(values: OptionValues, name: string, fallback: numbe
   return number;
 }
 
+/**
+ * A seed flag: an integer in [0, 2^53). Larger numbers (1e30) are not exact integers in JavaScript, so two of
+ * them could not be told apart; they are refused rather than folded into some other seed.
+ */
+export function seedOption(values: OptionValues, name: string, fallback: number): number {
+  const raw = stringOption(values, name);
+  const seed = numberOption(values, name, fallback, { integer: true, min: 0 });
+  if (!Number.isSafeInteger(seed)) throw new CliUsageError(`--${name} must be an integer in [0, 2^53), got ${raw}`);
+  return seed;
+}
+
 /** parseArgs options for flags that take a value. */
 export function valueFlags(...names: string[]): OptionSpec {
   return Object.fromEntries(names.map((name) => [name, { type: 'string' as const }]));

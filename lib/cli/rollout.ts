@@ -5,10 +5,11 @@ import { readQuestions } from '../data/questions.js';
 import { loadPolicy } from '../model/load-policy.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { runRolloutsInCohorts } from '../rollout/cohorts.js';
+import { checkRolloutRows } from '../train/rollout-rows.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { flagHelp, flagOptions, ROLLOUT_FLAGS, sectionFromFlags } from './config-flags.js';
 import { checkOutputFile } from './output-file.js';
-import { numberOption, stringOption, valueFlags } from './parse.js';
+import { numberOption, seedOption, stringOption, valueFlags } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, defineCommand } from './usage.js';
 
@@ -26,9 +27,9 @@ export const rolloutCommand = defineCommand({
   usage,
   options: { ...valueFlags('model', 'questions', 'group-size', 'seed', 'out', 'device'), ...retrieverOptions, ...flagOptions(ROLLOUT_FLAGS) },
   async run(values) {
-    const questions = await readQuestions(stringOption(values, 'questions', true));
     const groupSize = numberOption(values, 'group-size', 5, { integer: true, min: 1 });
-    const seed = numberOption(values, 'seed', 0, { integer: true, min: 0 });
+    const seed = seedOption(values, 'seed', 0);
+    const questions = await readQuestions(stringOption(values, 'questions', true));
     const rollout = sectionFromFlags(rolloutConfigSchema, ROLLOUT_FLAGS, values);
     const outFlag = stringOption(values, 'out');
     const out = outFlag === undefined ? undefined : await checkOutputFile(outFlag, 'out');
@@ -36,6 +37,7 @@ export const rolloutCommand = defineCommand({
     const policy = await loadPolicy(stringOption(values, 'model', true), { device: stringOption(values, 'device') ?? 'cpu' });
     try {
       if (!policy.tokenizer) throw new CliUsageError('the model folder has no tokenizer.json');
+      checkRolloutRows({ questions: questions.length, groupSize, cohorts: rollout.cohorts, limits: policy.limits, groupName: '--group-size' });
       const started = Date.now();
       const trajectories = await runRolloutsInCohorts({
         createSession: () => policy.createSession(), tokenizer: policy.tokenizer, retriever, questions, groupSize, rollout, seed,

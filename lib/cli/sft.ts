@@ -3,7 +3,8 @@
 import { readSftDemos } from '../data/sft-demos.js';
 import { PROMPT_TEMPLATES, type PromptTemplate } from '../rollout/search-r1-prompt.js';
 import { runSft } from '../train/sft.js';
-import { numberOption, parseCommandArgs, stringOption } from './parse.js';
+import { checkOutputFolder } from './output-file.js';
+import { numberOption, seedOption, parseCommandArgs, stringOption } from './parse.js';
 import { CliUsageError, type Command } from './usage.js';
 
 const usage = `usage: rexrag sft --model DIR --data demos.jsonl --out DIR [options]
@@ -38,20 +39,23 @@ export const sftCommand: Command = {
     if (!PROMPT_TEMPLATES.includes(template as PromptTemplate)) throw new CliUsageError(`--prompt-template must be one of ${PROMPT_TEMPLATES.join(', ')}, got "${template}"`);
     const schedule = stringOption(values, 'schedule') ?? 'cosine';
     if (schedule !== 'cosine' && schedule !== 'constant') throw new CliUsageError(`--schedule must be cosine or constant, got "${schedule}"`);
+    const outDir = stringOption(values, 'out', true);
+    await checkOutputFolder(outDir, 'out');
+    const seed = seedOption(values, 'seed', 0);
     const demos = await readSftDemos(stringOption(values, 'data', true));
     const maxSteps = values['max-steps'] === undefined ? undefined : numberOption(values, 'max-steps', 1, { integer: true, min: 1 });
     let lastPrint = 0;
     const result = await runSft({
       modelDir: stringOption(values, 'model', true),
       demos,
-      outDir: stringOption(values, 'out', true),
+      outDir,
       promptTemplate: template as PromptTemplate,
       epochs: numberOption(values, 'epochs', 1, { integer: true, min: 1 }),
       batchSize: numberOption(values, 'batch-size', 32, { integer: true, min: 1 }),
       lr: numberOption(values, 'lr', 1e-3, { min: 0 }),
       warmupSteps: numberOption(values, 'warmup-steps', 0, { integer: true, min: 0 }),
       schedule,
-      seed: numberOption(values, 'seed', 0, { integer: true, min: 0 }),
+      seed,
       checkpointEvery: numberOption(values, 'checkpoint-every', 0, { integer: true, min: 0 }),
       resume: values.resume === true,
       ...(maxSteps === undefined ? {} : { maxSteps }),

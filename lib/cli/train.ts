@@ -10,6 +10,7 @@ import { launchLocalRanks } from '../distributed/launch.js';
 import { ProcessGroup } from '../distributed/process-group.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
 import { runRl, type RlEvent } from '../train/rl-loop.js';
+import { checkOutputFolder } from './output-file.js';
 import { numberOption, stringOption, switchFlags, valueFlags, type OptionValues } from './parse.js';
 import { openRetriever, retrieverOptions } from './retriever-option.js';
 import { CliUsageError, defineCommand } from './usage.js';
@@ -60,6 +61,7 @@ export const trainCommand = defineCommand({
   },
   async run(values) {
     const out = stringOption(values, 'out', true);
+    await checkOutputFolder(out, 'out');
     if (values.nproc !== undefined) {
       const nproc = numberOption(values, 'nproc', 1, { integer: true, min: 1 });
       if (process.env.WORLD_SIZE) throw new CliUsageError('--nproc starts its own ranks: unset WORLD_SIZE (or drop --nproc and launch each rank yourself)');

@@ -6,7 +6,7 @@
 // It is written into a temporary folder, validated, renamed into place, and only then named in `latest.json`
 // (itself replaced atomically), so a crash at any point leaves the previous checkpoint as the latest.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { z } from 'zod';
@@ -15,6 +15,8 @@ import { RexragError } from '../errors.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
 import type { Policy, PolicyOptions } from '../model/policy.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { makeFolder } from '../util/make-folder.js';
 import { expectInteger, expectString } from '../validate.js';
 import { GrpoTrainer, type TrainerOptions } from './grpo-trainer.js';
 
@@ -51,12 +53,6 @@ export interface SaveCheckpointOptions {
   keepLast?: number;
 }
 
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  await writeFile(temp, text, { flush: true });
-  await rename(temp, path);
-}
-
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -75,7 +71,7 @@ function checkpointName(step: number): string {
 export async function saveCheckpoint(root: string, options: SaveCheckpointOptions): Promise<string> {
   expectString(root, 'root', { nonEmpty: true });
   const step = expectInteger(options.step, 'options.step', { min: 0 });
-  await mkdir(root, { recursive: true });
+  await makeFolder(root);
   const target = join(resolve(root), checkpointName(step));
   const temp = join(resolve(root), `.${checkpointName(step)}.tmp-${randomBytes(4).toString('hex')}`);
   await mkdir(temp);

@@ -83,6 +83,20 @@ export interface TrajectoryBatch {
   globalRows?: number;
 }
 
+/** Largest log-prob accepted: 0 plus rounding slack (a mixture of probabilities computed in floating point). */
+const MAX_LOGP = 1e-6;
+
+/** What each per-token array may hold; a value outside it would silently skew the loss. */
+type TokenValueRule = 'mask' | 'logp' | 'finite' | 'number';
+
+function tokenValueProblem(value: unknown, rule: TokenValueRule): string | undefined {
+  if (typeof value !== 'number' || Number.isNaN(value)) return 'must be a number';
+  if (rule === 'number') return undefined;
+  if (rule === 'mask') return value === 0 || value === 1 ? undefined : 'must be 0 or 1';
+  if (!Number.isFinite(value)) return 'must be finite';
+  return rule === 'logp' && value > MAX_LOGP ? 'must be a log-probability (<= 0)' : undefined;
+}
+
 /** Flattens a batch into the native layout, checking every row's lengths against its ids. */
 export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   expectObject(batch, 'batch');
@@ -137,21 +151,26 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
   let offset = 0;
   for (let r = 0; r < rows; r++) {
     const length = lengths[r]!;
-    const copyRow = (target: Float32Array, values: ArrayLike<number>, name: string) => {
+    const copyRow = (target: Float32Array, values: ArrayLike<number>, name: string, rule: TokenValueRule) => {
       if (values.length !== length) {
         throw new RangeError(`batch.${name}[${r}] has ${values.length} values but the row has ${length} tokens`);
       }
       for (let t = 0; t < length; t++) {
         const value = values[t]!;
-        if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`batch.${name}[${r}][${t}] must be a number`);
+        // Log-probs of untrained tokens are placeholders (the first token has none): any number will do there.
+        const problem = tokenValueProblem(value, rule === 'logp' && lossMask[offset + t] === 0 ? 'number' : rule);
+        if (problem) {
+          const error = typeof value === 'number' && !Number.isNaN(value) ? RangeError : TypeError;
+          throw new error(`batch.${name}[${r}][${t}] ${problem}, got ${String(value)}`);
+        }
         target[offset + t] = value;
       }
     };
     ids.set(Array.from(batch.ids[r]!), offset);
-    copyRow(lossMask, batch.lossMask[r]!, 'lossMask');
+    copyRow(lossMask, batch.lossMask[r]!, 'lossMask', 'mask');
     if (lossMask[offset] !== 0) throw new RangeError(`batch.lossMask[${r}][0] must be 0: the first token has no prefix`);
-    if (behaviourLogps) copyRow(behaviourLogps, batch.behaviourLogps![r]!, 'behaviourLogps');
-    if (refLogps) copyRow(refLogps, batch.refLogps![r]!, 'refLogps');
+    if (behaviourLogps) copyRow(behaviourLogps, batch.behaviourLogps![r]!, 'behaviourLogps', 'logp');
+    if (refLogps) copyRow(refLogps, batch.refLogps![r]!, 'refLogps', 'logp');
     if (tokenKinds) {
       const kinds = batch.tokenKinds![r]!;
       if (kinds.length !== length) throw new RangeError(`batch.tokenKinds[${r}] has ${kinds.length} values but the row has ${length} tokens`);
@@ -168,7 +187,7 @@ export function packBatch(batch: TrajectoryBatch, vocabSize: number) {
       if (!Number.isFinite(advantage)) throw new RangeError(`batch.advantages[${r}] must be finite`);
       advantages.fill(advantage, offset, offset + length);
     } else {
-      copyRow(advantages, advantage, 'advantages');
+      copyRow(advantages, advantage, 'advantages', 'finite');
     }
     offset += length;
   }

@@ -5,7 +5,7 @@
 // `metrics.jsonl`; checkpoints make a run resumable exactly. With a process group the step is data parallel
 // (data-parallel.ts): each rank rolls out its share of the questions, every global quantity is computed from
 // every rank's rollouts, and rank 0 alone evaluates and writes metrics and checkpoints.
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { parseConfig } from '../config/resolve-config.js';
@@ -19,11 +19,14 @@ import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
 import { policyRollouts } from '../rollout/cohorts.js';
 import type { RolloutQuestion } from '../rollout/rollout-types.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { makeFolder } from '../util/make-folder.js';
 import { mixSeed, seededPermutation } from '../util/random.js';
 import { createAlgorithm } from './algorithms/index.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GrpoTrainer, loggedTrainMetrics } from './grpo-trainer.js';
-import { removeStaleTemporaries, truncateMetrics } from './run-folder.js';
+import { checkRolloutRows } from './rollout-rows.js';
+import { removeRunLeftovers, truncateMetrics } from './run-folder.js';
 import { checkRanksAgree, gatherRollouts, localShare } from './data-parallel.js';
 import { SampleLog, trajectorySamples } from './run-samples.js';
 import { buildStepData } from './step-batch.js';
@@ -100,10 +103,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   }
   const evalQuestions = leader ? (options.evalQuestions ?? []).slice(0, config.eval.maxQuestions || undefined) : [];
   const checkpoints = options.runDir ? join(options.runDir, 'checkpoints') : undefined;
-  if (leader && options.runDir && checkpoints) {
-    await removeStaleTemporaries(options.runDir);
-    await removeStaleTemporaries(checkpoints);
-  }
+  if (leader && options.runDir) await removeRunLeftovers(options.runDir);
   const resumeFrom = options.resume && checkpoints ? await latestCheckpoint(checkpoints) : undefined;
   if (options.resume && !resumeFrom && !options.policy) {
     throw new RexragError(`nothing to resume: no checkpoint in ${checkpoints ?? 'the run (options.runDir is not set)'}`, 'ERR_INVALID_ARG');
@@ -135,6 +135,9 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     if (!options.policy) throw new TypeError('options.policy is required unless resuming from a checkpoint in runDir');
     policy = options.policy;
     trainer = await GrpoTrainer.create(policy, { ...config.trainer });
+    // A fresh start writes every line again, step 0's evaluation included: lines of an earlier attempt (killed
+    // before its first checkpoint) would be duplicates.
+    if (leader && options.runDir) await truncateMetrics(join(options.runDir, 'metrics.jsonl'), -1);
   }
   if (group) {
     await checkRanksAgree(group, { config, questions: trainQuestions, firstStep });
@@ -142,10 +145,11 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
   }
   const tokenizer = policy.tokenizer;
   if (!tokenizer) throw new TypeError('the policy needs a tokenizer (a model folder with tokenizer.json)');
+  checkRolloutRows({ questions: config.questionsPerStep, groupSize: config.groupSize, cohorts: config.rollout.cohorts * worldSize, limits: policy.limits, groupName: 'groupSize' });
   const algorithm = createAlgorithm(config, tokenizer, algorithmState);
   if (leader && options.runDir) {
-    await mkdir(options.runDir, { recursive: true });
-    await writeFile(join(options.runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await makeFolder(options.runDir);
+    await writeFileAtomic(join(options.runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
   const emit = (event: RlEvent) => options.onEvent?.(event);
   // wall_time (Unix seconds) lets a dashboard plot against time as well as steps.

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 
 import { writeFileAtomic } from '../util/atomic-file.js';
 
-/** Temporary siblings that atomic writers leave behind when killed: `.name.tmp-…` and `.name.tmp-….old`. */
-const TEMPORARY = /^\..+\.tmp-[0-9a-f-]+(\.old)?$/;
+/**
+ * Temporary siblings that atomic writers leave behind when killed: `.name.tmp-…` and `.name.tmp-….old`, and
+ * `latest.json.tmp-…`, the undotted name earlier versions of the checkpoint writer used.
+ */
+const TEMPORARY = /^(\..+\.tmp-[0-9a-f-]+(\.old)?|latest\.json\.tmp-[0-9a-f]+)$/;
 
 /** Removes the crash leftovers in `dir` (half-written checkpoints, models and files); returns their names. */
 export async function removeStaleTemporaries(dir: string): Promise<string[]> {
@@ -19,6 +22,13 @@ export async function removeStaleTemporaries(dir: string): Promise<string[]> {
   const stale = names.filter((name) => TEMPORARY.test(name));
   for (const name of stale) await rm(join(dir, name), { recursive: true, force: true });
   return stale;
+}
+
+/** Removes the crash leftovers of a run folder: in it, in its checkpoints/ and in its samples/. */
+export async function removeRunLeftovers(runDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of [runDir, join(runDir, 'checkpoints'), join(runDir, 'samples')]) removed.push(...(await removeStaleTemporaries(dir)));
+  return removed;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Sample trajectories a run keeps for people to read: a few per sampled step, in RUN/samples/step-NNNNNNNN.jsonl
 // (one trajectory a line, its response cut into segments by who wrote them). Writing, reading and picking them;
 // drawing them is lib/report/trajectory-html.ts's job.
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { componentName } from '../algo/components.js';
@@ -9,6 +9,7 @@ import { RexragError } from '../errors.js';
 import type { Trajectory } from '../rollout/rollout-types.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** Who produced a stretch of a trajectory (the rollout's component names). */
 export type SampleSegmentKind = 'model' | 'information' | 'invalid' | 'probe-prompt';
@@ -130,7 +131,7 @@ export class SampleLog {
     } catch {
       // no file for this step yet
     }
-    await mkdir(join(this.runDir, 'samples'), { recursive: true });
+    await makeFolder(join(this.runDir, 'samples'));
     await writeFileAtomic(samplesPath(this.runDir, step), [...kept, ...samples].map((s) => `${JSON.stringify(s)}\n`).join(''));
   }
 }

@@ -1,10 +1,12 @@
 // Supervised warm-up (behaviour cloning) with the same native trainer: with advantage 1 and the behaviour
 // log-probs equal to the current ones, the clipped objective's gradient is exactly that of token-mean
 // cross-entropy on the masked tokens (the ratio is 1, inside the clip range, on the single update per batch).
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { mulberry32, seededPermutation } from '../util/random.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { makeFolder } from '../util/make-folder.js';
+import { mixSeed, mulberry32, seededPermutation } from '../util/random.js';
 import { sftSequence, type SftDemo } from '../data/sft-demos.js';
 import { RexragError } from '../errors.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
@@ -12,6 +14,7 @@ import type { Policy } from '../model/policy.js';
 import { PROMPT_TEMPLATES, type PromptTemplate } from '../rollout/search-r1-prompt.js';
 import { expectArray, expectInteger, expectNumber, expectObject, expectString } from '../validate.js';
 import { latestCheckpoint, resumeFromCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { removeRunLeftovers, truncateMetrics } from './run-folder.js';
 import { SampleLog, type TrajectorySample } from './run-samples.js';
 import { GrpoTrainer } from './grpo-trainer.js';
 
@@ -49,7 +52,7 @@ export async function supervisedWarmup(options: SftOptions): Promise<number[]> {
   try {
     let step = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = seededPermutation(examples.length, (options.seed ?? 0) * 7_919 + epoch);
+      const order = seededPermutation(examples.length, epochSeed(options.seed ?? 0, epoch));
       for (let start = 0; start < order.length; start += batchSize) {
         const batch = order.slice(start, start + batchSize).map((i) => examples[i]!);
         const ids = batch.map((e) => e.ids);
@@ -155,6 +158,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   let policy: Policy;
   let trainer: GrpoTrainer;
   let startStep = 0;
+  await removeRunLeftovers(outDir);
   const latest = options.resume ? await latestCheckpoint(checkpoints) : undefined;
   if (latest) {
     const resumed = await resumeFromCheckpoint(latest, { trainerOptions });
@@ -168,6 +172,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     policy = resumed.policy;
     trainer = resumed.trainer;
     startStep = resumed.state.step;
+    // Steps after the checkpoint run again: their earlier lines go, so each step keeps one line.
+    await truncateMetrics(join(outDir, 'metrics.jsonl'), startStep);
   } else {
     if (options.resume === false || options.resume === undefined) await rm(join(outDir, 'metrics.jsonl'), { force: true });
     policy = await loadPolicy(modelDir);
@@ -180,14 +186,14 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     const examples = demos.map((demo) => sftSequence(demo, tokenizer, settings.promptTemplate));
     const sampleLog = new SampleLog(outDir);
     const sampleCount = expectInteger(options.samples ?? 4, 'options.samples', { min: 0 });
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'config.json'), `${JSON.stringify({ modelDir, ...settings, steps: total }, null, 2)}\n`);
+    await makeFolder(outDir);
+    await writeFileAtomic(join(outDir, 'config.json'), `${JSON.stringify({ modelDir, ...settings, steps: total }, null, 2)}\n`);
     let order: number[] = [];
     let orderEpoch = -1;
     for (let step = startStep; step < steps; step++) {
       const epoch = Math.floor(step / perEpoch);
       if (epoch !== orderEpoch) {
-        order = shuffledIndices(demos.length, settings.seed * 7_919 + epoch);
+        order = shuffledIndices(demos.length, epochSeed(settings.seed, epoch));
         orderEpoch = epoch;
       }
       const at = (step % perEpoch) * settings.batchSize;
@@ -221,6 +227,15 @@ function demoSamples(step: number, demos: readonly SftDemo[]): TrajectorySample[
     ...(typeof demo.data_source === 'string' ? { dataSource: demo.data_source } : {}),
     segments: demo.segments.map((s) => ({ kind: s.kind, text: s.text })),
   }));
+}
+
+/**
+ * The shuffle seed of an epoch: seed × 7919 + epoch, the orders runs have always had, while that is exact; past
+ * 2^53 neighbouring seeds would round together, so those go through splitmix64 instead.
+ */
+function epochSeed(seed: number, epoch: number): number {
+  const legacy = seed * 7_919 + epoch;
+  return Number.isSafeInteger(legacy) ? legacy : mixSeed(seed, epoch);
 }
 
 function shuffledIndices(count: number, seed: number): number[] {

@@ -8,12 +8,25 @@ import { expectInteger, expectString } from '../validate.js';
 export type RandomSource = () => number;
 
 /**
+ * The 32-bit state of a seed: the seed itself modulo 2^32 for seeds in [-2^31, 2^32) (the streams seeds have
+ * always given), and for larger safe integers the low 32 bits mixed with a hash of the high ones, so that seeds
+ * 2^32 apart no longer share a stream (2^32 used to replay seed 0). Seeds past 2^53 are not exact numbers and
+ * are refused.
+ */
+export function seedState(seed: number, name = 'seed'): number {
+  expectInteger(seed, name);
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`${name} must be a safe integer (|seed| < 2^53), got ${seed}`);
+  if (seed >= -(2 ** 31) && seed < 2 ** 32) return seed >>> 0;
+  const high = Math.floor(seed / 2 ** 32);
+  return ((seed >>> 0) ^ hashString(String(high), 0x9e3779b9)) >>> 0;
+}
+
+/**
  * mulberry32: a 32-bit-state PRNG giving floats in [0, 1) with 32 bits of resolution. The same seed gives the
- * same stream on every machine. `seed` is any integer; it is taken modulo 2^32.
+ * same stream on every machine. `seed` is any safe integer (see seedState).
  */
 export function mulberry32(seed: number): RandomSource {
-  expectInteger(seed, 'seed');
-  let state = seed >>> 0;
+  let state = seedState(seed);
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
@@ -28,9 +41,9 @@ export function mulberry32(seed: number): RandomSource {
  * order of the draws is not fixed (e.g. concurrent rollout cohorts): each decision gets its own stream.
  */
 export function keyedRandom(seed: number, key: string): RandomSource {
-  expectInteger(seed, 'seed');
+  const state = seedState(seed);
   expectString(key, 'key');
-  return mulberry32(hashString(key, seed >>> 0));
+  return mulberry32(hashString(key, state));
 }
 
 /**
@@ -93,7 +106,7 @@ function splitmix64(x: bigint): bigint {
 export function mixSeed(...parts: number[]): number {
   let state = 0n;
   parts.forEach((part, i) => {
-    expectInteger(part, `parts[${i}]`, { min: 0 });
+    expectInteger(part, `parts[${i}]`, { min: 0, max: Number.MAX_SAFE_INTEGER });
     state = splitmix64(state ^ BigInt(part));
   });
   return Number(state >> 11n);

@@ -1,6 +1,6 @@
 // The RL loop end to end on a tiny model and corpus, for both algorithms: metrics and evaluations are written,
 // and a run interrupted after a checkpoint resumes to exactly the parameters of a straight run.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -101,9 +101,15 @@ test('resume survives checkpoint pruning, cleans crash leftovers and keeps one m
   // A crash after step 3's metrics line but before its checkpoint: a stale line and a half-written checkpoint.
   appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ step: 3, 'train/loss': 123 })}\n`);
   mkdirSync(join(dir, 'checkpoints', '.step-00000003.tmp-deadbeef'));
+  // Killed while replacing latest.json (the old writer's undotted name and the atomic writer's), a sample file
+  // and the final model folder.
+  const leftovers = [join('checkpoints', 'latest.json.tmp-deadbeef'), join('checkpoints', '.latest.json.tmp-123-deadbeef'),
+    join('samples', '.step-00000001.jsonl.tmp-123-deadbeef'), '.model.tmp-deadbeef'];
+  for (const leftover of leftovers) writeFileSync(join(dir, leftover), '{');
   // keepLast 2: resuming from step 2 to 5 prunes step 2, the folder the resumed policy was loaded from.
   await run(5, true);
   t.false(existsSync(join(dir, 'checkpoints', '.step-00000003.tmp-deadbeef')), 'the half-written checkpoint is gone');
+  for (const leftover of leftovers) t.false(existsSync(join(dir, leftover)), `${leftover} is gone`);
   for (const step of ['step-00000004', 'step-00000005']) {
     t.true(existsSync(join(dir, 'checkpoints', step, 'model', 'tokenizer.json')), `${step} keeps its tokenizer`);
   }
@@ -115,4 +121,60 @@ test('resume survives checkpoint pruning, cleans crash leftovers and keeps one m
     code: 'ERR_INVALID_ARG', message: /nothing to resume: no checkpoint in .*empty/,
   } as never);
   await retriever.close();
+});
+
+test('issue 16 repro: 2 steps with checkpoint.every 1 and keepLast 3, resumed to 6, then to 8; every checkpoint and the model are complete folders', async (t) => {
+  const { runCli } = await import('../helpers/run-cli.js');
+  const { validateCheckpoint, listCheckpoints } = await import('../../lib/train/checkpoint.js');
+  writeFileSync(join(root, 'train.jsonl'), questions.map((q) => JSON.stringify({ id: q.id, question: q.question, golden_answers: q.golds })).join('\n'));
+  const out = join(root, 'repro-run');
+  const train = (steps: number, resume: boolean) => runCli(['train', '--model', join(root, 'model'), '--index', join(root, 'index'), '--train', join(root, 'train.jsonl'),
+    '--out', out, '--set', 'algorithm=grpo', '--set', `steps=${steps}`, '--set', 'questionsPerStep=2', '--set', 'groupSize=2', '--set', 'eval.every=0',
+    '--set', 'rollout.maxTurns=1', '--set', 'rollout.maxResponseTokensPerTurn=4', '--set', 'checkpoint.every=1', '--set', 'checkpoint.keepLast=3',
+    ...(resume ? ['--resume'] : [])]);
+  for (const [steps, resume] of [[2, false], [6, true], [8, true]] as const) {
+    const result = await train(steps, resume);
+    t.is(result.code, 0, `train to ${steps}: ${result.stderr}`);
+  }
+  const modelFiles = readdirSync(join(root, 'model')).filter((name) => !name.startsWith('.')).sort();
+  const checkpoints = await listCheckpoints(join(out, 'checkpoints'));
+  t.deepEqual(checkpoints.map((dir) => dir.slice(-13)), ['step-00000006', 'step-00000007', 'step-00000008']);
+  for (const folder of [...checkpoints.map((dir) => join(dir, 'model')), join(out, 'model')]) {
+    t.deepEqual(readdirSync(folder).sort(), modelFiles, `${folder} holds every file of a model folder`);
+    const policy = await loadPolicy(folder);  // self-contained: loads with nothing else around it
+    t.truthy(policy.tokenizer, `${folder} has its tokenizer`);
+    policy.dispose();
+  }
+  for (const dir of checkpoints) await t.notThrowsAsync(validateCheckpoint(dir));
+  const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+  t.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8], 'one metrics line per step');
+});
+
+test('a run folder that cannot be created is an ERR_IO naming it, not a hang', async (t) => {
+  const retriever = await LocalRetriever.open(join(root, 'index'));
+  const policy = await loadPolicy(join(root, 'model'));
+  await t.throwsAsync(runRl({ config: config('grpo', 1), policy, retriever, trainQuestions: questions, runDir: '/proc/rexrag-run' }), {
+    code: 'ERR_IO', message: /cannot create the folder \/proc\/rexrag-run/,
+  } as never);
+  policy.dispose();
+  await retriever.close();
+});
+
+test('questionsPerStep above the train set, and a group size no generate call can hold, are refused before any rollout (API and rexrag rollout)', async (t) => {
+  const retriever = await LocalRetriever.open(join(root, 'index'));
+  const policy = await loadPolicy(join(root, 'model'));
+  await t.throwsAsync(runRl({ config: { ...config('grpo', 1), questionsPerStep: 100_000_000 }, policy, retriever, trainQuestions: questions }), {
+    code: 'ERR_INVALID_ARG', message: /questionsPerStep \(100000000\) is larger than the 4 train questions/,
+  } as never);
+  const huge = { ...config('grpo', 1), groupSize: 100_000_000 };
+  await t.throwsAsync(runRl({ config: huge, policy, retriever, trainQuestions: questions }), {
+    code: 'ERR_LIMIT', message: /groupSize 100000000 makes 100000000 rows in one cohort's generate call/,
+  } as never);
+  policy.dispose();
+  await retriever.close();
+  const { runCli } = await import('../helpers/run-cli.js');
+  writeFileSync(join(root, 'rows.jsonl'), questions.map((q) => JSON.stringify({ id: q.id, question: q.question, golden_answers: q.golds })).join('\n'));
+  const cli = await runCli(['rollout', '--model', join(root, 'model'), '--index', join(root, 'index'), '--questions', join(root, 'rows.jsonl'), '--group-size', '100000000']);
+  t.is(cli.code, 1, cli.stderr);
+  t.regex(cli.stderr, /--group-size 100000000 makes 200000000 rows/);
 });
