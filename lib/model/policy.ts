@@ -221,7 +221,7 @@ export class PolicySession implements GenerationSession {
       stopStrings: expectArray(o.stopStrings, 'options.stopStrings').map((s, i) =>
         expectString(s, `options.stopStrings[${i}]`, { nonEmpty: true }),
       ),
-      eosTokenIds: expectTokenIds(o.eosTokenIds, 'options.eosTokenIds'),
+      eosTokenIds: expectTokenIds(o.eosTokenIds, 'options.eosTokenIds', this.vocabSize), // an id past the vocabulary never stops a row
       vocabLimit: this.vocabLimit,
     };
     this.checkGenerationBudget(rowIds, sampling.maxNewTokens);

@@ -24,7 +24,8 @@ struct PolicyOptions {
 
 class Policy {
  public:
-  /// Loads a checkpoint strictly: every parameter must be present exactly once with its shape.
+  /// Loads a checkpoint strictly: every parameter must be present exactly once with its shape. A config that
+  /// needs more parameters than the files hold is refused before anything is allocated.
   static std::shared_ptr<Policy> load(const Qwen2Config& config, const std::vector<WeightFile>& files,
                                       const PolicyOptions& options);
   /// Random initialisation (normal(0, 0.02) matrices, unit norms, zero biases), for tests and benchmarks.
