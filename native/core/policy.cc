@@ -159,6 +159,15 @@ std::shared_ptr<Policy> Policy::random(const Qwen2Config& config, uint64_t seed,
   return policy;
 }
 
+int64_t Policy::parameter_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& item : state_->model->named_parameters()) bytes += item.value().nbytes();
+  if (state_->generation_copy) {
+    for (const auto& item : state_->generation_copy->named_parameters()) bytes += item.value().nbytes();
+  }
+  return bytes;
+}
+
 std::vector<Policy::ParameterInfo> Policy::parameters() const {
   std::vector<ParameterInfo> out;
   for (const auto& item : state_->model->named_parameters()) {

@@ -45,6 +45,8 @@ class Policy {
     std::vector<int64_t> shape;
   };
   std::vector<ParameterInfo> parameters() const;
+  /// Bytes held by the parameters (and the generation copy, once made): what the JS handle reports to V8.
+  int64_t parameter_bytes() const;
   /// A parameter's values as float32, row-major.
   std::vector<float> parameter_values(const std::string& name) const;
   /// Writes every parameter to one safetensors file (atomically), stored as `dtype` (float32 or bfloat16).

@@ -61,6 +61,14 @@ bool limit_malloc_arenas(int n) {
 #endif
 }
 
+bool trim_native_memory() {
+#if defined(__GLIBC__)
+  return malloc_trim(0) == 1;
+#else
+  return false;
+#endif
+}
+
 void set_num_threads(int n) {
   require(n >= 1, "numThreads must be at least 1, got " + std::to_string(n));
   configured_threads = n;

@@ -24,6 +24,10 @@ RuntimeInfo runtime_info();
 /// steps). Does nothing for n <= 0 or off glibc. Returns whether the cap was applied.
 bool limit_malloc_arenas(int n);
 
+/// Returns freed heap memory to the system (glibc's malloc_trim(0)): without it, the arenas keep the peak of
+/// every RL step's transient tensors resident. Returns whether memory was released (false off glibc).
+bool trim_native_memory();
+
 /// Sets libtorch's intra-op thread count (n >= 1) for this thread and every later torch job.
 void set_num_threads(int n);
 
