@@ -6,6 +6,8 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <sstream>
 
 #include "core/errors.h"
@@ -260,6 +262,11 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
     at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
     at::Tensor entropy_cpu = entropy.to(at::kCPU).contiguous();
     for (size_t i = 0; i < sel_out.size(); ++i) {
+      if (!std::isfinite(logp_cpu.data_ptr<float>()[i])) {
+        throw std::runtime_error("scoring produced a non-finite log-prob (NaN or infinity) at token " +
+                                 std::to_string(sel_out[i]) + " of the batch: the policy's weights or activations " +
+                                 "overflowed (a diverged training step?)");
+      }
       result.logps[sel_out[i]] = logp_cpu.data_ptr<float>()[i];
       if (request.with_entropy) result.entropies[sel_out[i]] = entropy_cpu.data_ptr<float>()[i];
     }

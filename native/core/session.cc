@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <stdexcept>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -220,6 +222,12 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
     for (size_t slot = 0; slot < active.size(); ++slot) {
       Decoding& d = decoding[active[slot]];
       const int64_t token = token_data[slot];
+      // Finite logits always give a finite log_softmax: anything else means the weights are not finite.
+      if (!std::isfinite(model_logprob_data[slot])) {
+        throw std::runtime_error("generation for row " + std::to_string(d.row_id) + " produced non-finite logits " +
+                                 "(NaN or infinity) at new token " + std::to_string(d.result.tokens.size()) +
+                                 ": the policy's weights or activations overflowed (a diverged training step?)");
+      }
       d.result.tokens.push_back(static_cast<int32_t>(token));
       d.result.logprobs.push_back(logprob_data[slot]);
       d.result.model_logprobs.push_back(model_logprob_data[slot]);

@@ -168,3 +168,22 @@ test('EOS ids outside the vocabulary are refused in generation options', async (
     policy.dispose();
   }
 });
+
+test('finite weights that overflow make generate and score fail with a named error, not null log-probs', async (t) => {
+  const dir = variant('overflow', (d) => poison(d, 'model.norm.weight', 3e38));
+  const policy = await loadPolicy(dir);
+  const session = policy.createSession();
+  try {
+    const row = session.addRow([1, 2, 3]);
+    const options = { temperature: 1, topP: 1, topK: 0, maxNewTokens: 2, seed: 0, stopStrings: [], eosTokenIds: [] };
+    const generated = await t.throwsAsync(session.generate([row], options));
+    t.true(isRexragError(generated, 'ERR_NATIVE'), String(generated));
+    t.regex(generated!.message, /generation for row 0 produced non-finite logits \(NaN or infinity\) at new token 0/);
+    const scored = await t.throwsAsync(policy.score([[1, 2, 3, 4]]));
+    t.true(isRexragError(scored, 'ERR_NATIVE'), String(scored));
+    t.regex(scored!.message, /scoring produced a non-finite log-prob \(NaN or infinity\) at token 1/);
+  } finally {
+    session.dispose();
+    policy.dispose();
+  }
+});
