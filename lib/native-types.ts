@@ -302,6 +302,10 @@ export interface NativeBinding {
   setNumThreads(numThreads: number): void;
   setErrorClass(errorClass: new (message: string, code: never) => Error): void;
   matmulBenchmark(options: MatmulOptions): Promise<MatmulResult>;
+  /** Returns freed native heap to the system (glibc malloc_trim); true when memory was released. */
+  trimNativeMemory(): boolean;
+  /** Generation sessions alive in native memory (created and not yet freed by dispose() or the finalizer). */
+  liveSessions(): number;
   /** Rendezvous through rank 0's TCPStore; resolves when every rank has joined. */
   createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
   /** What this build can do: c10d with Gloo (libgloo-dev at build time), NCCL (a CUDA libtorch). */

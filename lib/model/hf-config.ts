@@ -1,7 +1,6 @@
 // The Hugging Face config.json of a Qwen2 / Qwen2.5 model (and its generation_config.json) as zod schemas:
 // HF's defaults, unknown HF keys passed through, cross-field checks, and errors that name the field.
 // Building the network from it is left to the native addon; weight names live in qwen2-weights.ts.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { z } from 'zod';
@@ -9,6 +8,7 @@ import { z } from 'zod';
 import { RexragError } from '../errors.js';
 import type { NativeQwen2Config } from '../native-types.js';
 import { expectString } from '../validate.js';
+import { readRegularFile } from './model-files.js';
 
 export { checkWeights, expectedQwen2Weights } from './qwen2-weights.js';
 export type { ExpectedWeight } from './qwen2-weights.js';
@@ -121,9 +121,10 @@ export function parseGenerationConfig(json: unknown, source = 'generation_config
 async function readJsonFile(path: string): Promise<unknown | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readRegularFile(path)).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof RexragError) throw error;
     throw new RexragError(`cannot read ${path}: ${(error as Error).message}`, 'ERR_IO', { cause: error });
   }
   try {

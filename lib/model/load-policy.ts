@@ -2,7 +2,7 @@
 // Parsing and checking the files is done by hf-config.ts, safetensors.ts and the tokenizer loader; this file
 // wires them to the native model and writes folders atomically.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { RexragError } from '../errors.js';
@@ -10,8 +10,10 @@ import { replaceFolder } from '../util/atomic-file.js';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { expectString } from '../validate.js';
 import { checkWeights, expectedQwen2Weights, loadModelConfig, toNativeConfig } from './hf-config.js';
+import { checkModelFolder, readRegularFile, type ModelFolderOptions } from './model-files.js';
 import { Policy, type PolicyOptions } from './policy.js';
 import { resolveWeightFiles, toNativeWeightFiles } from './safetensors.js';
+import { checkConfigFitsWeights } from './weights-budget.js';
 
 /** Files copied verbatim when a policy is saved next to its source folder. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'];
@@ -26,7 +28,7 @@ const folderFiles = new WeakMap<Policy, Map<string, Buffer>>();
 async function readFolderFiles(dir: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
   for (const name of ['config.json', ...TOKENIZER_FILES]) {
-    if (await exists(join(dir, name))) files.set(name, await readFile(join(dir, name)));
+    if (await exists(join(dir, name))) files.set(name, await readRegularFile(join(dir, name)));
   }
   return files;
 }
@@ -38,15 +40,20 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Loads a Qwen2/Qwen2.5 folder: config.json, model.safetensors (or shards with model.safetensors.index.json) and,
  * when present, tokenizer.json. Loading is strict: missing, unexpected and mis-shaped weights are listed by name.
+ * Only regular files are read; symbolic links must stay inside the folder (or the Hugging Face cache repository
+ * folder of a snapshot) unless `options.allowExternalLinks` or REXRAG_ALLOW_EXTERNAL_LINKS says otherwise.
  */
-export async function loadPolicy(dir: string, options: PolicyOptions = {}): Promise<Policy> {
+export async function loadPolicy(dir: string, options: PolicyOptions & ModelFolderOptions = {}): Promise<Policy> {
   expectString(dir, 'dir', { nonEmpty: true });
+  const { allowExternalLinks, ...policyOptions } = options;
+  await checkModelFolder(dir, { allowExternalLinks });
   const config = await loadModelConfig(dir);
   const headers = await resolveWeightFiles(dir);
+  checkConfigFitsWeights(config, headers, join(dir, 'config.json')); // before the expected-weight list is built
   checkWeights(expectedQwen2Weights(config), headers);
   const tokenizer = (await exists(join(dir, 'tokenizer.json'))) ? await loadTokenizer(dir) : undefined;
   const policy = await Policy.fromWeightFiles(toNativeConfig(config), toNativeWeightFiles(headers), {
-    ...options,
+    ...policyOptions,
     ...(tokenizer ? { tokenizer } : {}),
   });
   policy.sourceDir = resolve(dir);

@@ -167,6 +167,9 @@ interface RowShape {
 /** GenerationSession over the native batched generator. */
 export class PolicySession implements GenerationSession {
   private readonly shapes = new Map<number, RowShape>();
+  /** generate() calls not yet settled: dispose() waits for them instead of failing with ERR_BUSY. */
+  private running = 0;
+  private disposeRequested = false;
 
   constructor(
     private readonly handle: NativeGenerationSession,
@@ -221,11 +224,18 @@ export class PolicySession implements GenerationSession {
       stopStrings: expectArray(o.stopStrings, 'options.stopStrings').map((s, i) =>
         expectString(s, `options.stopStrings[${i}]`, { nonEmpty: true }),
       ),
-      eosTokenIds: expectTokenIds(o.eosTokenIds, 'options.eosTokenIds'),
+      eosTokenIds: expectTokenIds(o.eosTokenIds, 'options.eosTokenIds', this.vocabSize), // an id past the vocabulary never stops a row
       vocabLimit: this.vocabLimit,
     };
     this.checkGenerationBudget(rowIds, sampling.maxNewTokens);
-    const rows = await enqueueTorchJob(() => this.handle.generate(rowIds, sampling));
+    this.running += 1;
+    let rows;
+    try {
+      rows = await enqueueTorchJob(() => this.handle.generate(rowIds, sampling));
+    } finally {
+      this.running -= 1;
+      if (this.disposeRequested && this.running === 0) this.dispose();
+    }
     for (const row of rows) {
       const shape = this.shapes.get(row.rowId);
       if (shape) {
@@ -273,7 +283,15 @@ export class PolicySession implements GenerationSession {
     return this.handle.rowCount();
   }
 
+  /**
+   * Frees the rows and their caches. While a generate() call runs, the session is freed as soon as it settles
+   * (so cleanup after another failure, e.g. a sibling cohort's, never replaces that error with ERR_BUSY).
+   */
   dispose(): void {
+    if (this.running > 0) {
+      this.disposeRequested = true;
+      return;
+    }
     this.handle.dispose();
     this.shapes.clear();
   }

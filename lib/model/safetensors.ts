@@ -2,13 +2,14 @@
 // bytes itself from the validated entries), an atomic writer, and the single-file / sharded folder layouts.
 // Which tensors a model expects is left to qwen2-weights.ts; reading tensor data is left to the addon.
 import { endianness } from 'node:os';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { RexragError } from '../errors.js';
 import type { NativeWeightFile } from '../native-types.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { describe, expectArray, expectObject, expectString } from '../validate.js';
+import { openRegularFile, readRegularFile } from './model-files.js';
 
 export { bfloat16ToFloat32, float32ToBfloat16 } from './bfloat16.js';
 
@@ -167,9 +168,10 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   expectString(path, 'path', { nonEmpty: true });
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await openRegularFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw invalid(`${path}: no such safetensors file`, error);
+    if (error instanceof RexragError) throw ioError(`cannot read safetensors file ${path}`, error); // not a regular file
     throw ioError(`cannot open safetensors file ${path}`, error);
   }
   try {
@@ -320,8 +322,9 @@ export async function resolveWeightFiles(dir: string): Promise<SafetensorsHeader
   }
   let index: unknown;
   try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
+    index = JSON.parse((await readRegularFile(indexPath)).toString('utf8'));
   } catch (error) {
+    if (error instanceof RexragError) throw error;
     if (error instanceof SyntaxError) throw invalid(`${indexPath} is not valid JSON: ${error.message}`, error);
     throw ioError(`cannot read ${indexPath}`, error);
   }

@@ -14,6 +14,7 @@ import type { ProcessGroup } from '../distributed/process-group.js';
 import { RexragError } from '../errors.js';
 import { aggregateBySource, scoreTrajectories, sourceMetrics } from '../eval/by-source.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
+import { trimNativeMemory } from '../model/native-memory.js';
 import type { Policy } from '../model/policy.js';
 import type { Retriever } from '../retrieval/types.js';
 import { scoreAnswer } from '../reward/qa-em.js';
@@ -217,6 +218,7 @@ export async function runRl(options: RlRunOptions): Promise<RlRunResult> {
     result.steps.push({ step: step + 1, metrics });
     emit({ type: 'step', step: step + 1, metrics });
     await record({ step: step + 1, ...metrics });
+    trimNativeMemory(); // the step's transient tensors are freed: give their pages back (README "Memory")
     if (samples && config.samples.every > 0 && (step === 0 || (step + 1) % config.samples.every === 0)) {
       const kept = new Set(data.trained.filter((t) => t.isProbe));
       for (const q of questions) questionText.set(q.id, q.question);

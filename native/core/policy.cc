@@ -6,6 +6,8 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <sstream>
 
 #include "core/errors.h"
@@ -23,6 +25,48 @@ std::unique_ptr<PolicyState> make_state(const Qwen2Config& config, const PolicyO
   state->generation_dtype = options.generation_dtype.empty() ? state->dtype : compute_dtype(options.generation_dtype);
   state->model = Qwen2ForCausalLM(config);
   return state;
+}
+
+/// Parameters Qwen2ForCausalLM has for `config`, as a double (absurd configs pass int64's range).
+double parameter_count(const Qwen2Config& config) {
+  const double H = config.hidden_size, I = config.intermediate_size, V = config.vocab_size;
+  const double D = H / config.num_attention_heads;
+  const double q = config.num_attention_heads * D, kv = config.num_key_value_heads * D;
+  const double per_layer = 2 * H + (q * H + q) + 2 * (kv * H + kv) + H * q + 3 * I * H;
+  return V * H + config.num_hidden_layers * per_layer + H + (config.tie_word_embeddings ? 0 : V * H);
+}
+
+/// Refuses, before the model is allocated, a config that needs more parameters than the checkpoint holds
+/// (e.g. num_hidden_layers: 200000000 beside a 1 MB checkpoint would otherwise abort out of memory). What was
+/// read is bounded by the files' real sizes, so it is read first and the strict name check comes after.
+void require_weights_cover_config(const Qwen2Config& config, const std::map<std::string, at::Tensor>& loaded) {
+  double stored = 0;
+  for (const auto& [name, tensor] : loaded) stored += static_cast<double>(tensor.numel());
+  const double wanted = parameter_count(config);
+  if (wanted > stored) {
+    std::ostringstream message;
+    message << "the config (num_hidden_layers " << config.num_hidden_layers << ", hidden_size " << config.hidden_size
+            << ", intermediate_size " << config.intermediate_size << ", vocab_size " << config.vocab_size << ") needs "
+            << wanted << " parameters but the weight files hold " << stored << " values";
+    throw InvalidArgument(message.str());
+  }
+}
+
+/// Every tensor of the checkpoint as float32 on the CPU; a tied checkpoint's lm_head.weight (a copy of the
+/// embedding some checkpoints still carry) is dropped.
+std::map<std::string, at::Tensor> read_checkpoint(const Qwen2Config& config, const std::vector<WeightFile>& files) {
+  std::map<std::string, at::Tensor> loaded = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
+  if (config.tie_word_embeddings) loaded.erase("lm_head.weight");
+  return loaded;
+}
+
+/// Copies a checkpoint into the model, strictly: the names and shapes must be exactly the model's.
+void assign_weights(PolicyState& state, const std::map<std::string, at::Tensor>& loaded) {
+  auto parameters = state.model->named_parameters();
+  match_tensors(loaded, parameters.pairs(), "checkpoint does not match the Qwen2 config");
+  torch::NoGradGuard no_grad;
+  for (auto& item : parameters) item.value().copy_(loaded.at(item.key()).to(item.value().device(), item.value().scalar_type()));
+  state.version += 1;
 }
 
 }  // namespace
@@ -69,24 +113,18 @@ PolicyState& Policy::state() { return *state_; }
 
 std::shared_ptr<Policy> Policy::load(const Qwen2Config& config, const std::vector<WeightFile>& files,
                                      const PolicyOptions& options) {
+  config.validate();
+  std::map<std::string, at::Tensor> loaded = read_checkpoint(config, files);  // bounded by the files' sizes
+  require_weights_cover_config(config, loaded);
   auto policy = std::shared_ptr<Policy>(new Policy(make_state(config, options)));
   policy->options_ = options;
   policy->state_->model->to_device(policy->state_->device, policy->state_->dtype);
-  policy->load_weights(files);
+  assign_weights(*policy->state_, loaded);
   return policy;
 }
 
 void Policy::load_weights(const std::vector<WeightFile>& files) {
-  const Qwen2Config& cfg = config();
-  std::map<std::string, at::Tensor> loaded = read_weight_files(files, at::kFloat, at::Device(at::kCPU));
-  // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); it is ignored.
-  if (cfg.tie_word_embeddings) loaded.erase("lm_head.weight");
-  auto parameters = state_->model->named_parameters();
-  match_tensors(loaded, parameters.pairs(),
-                "checkpoint does not match the Qwen2 config");
-  torch::NoGradGuard no_grad;
-  for (auto& item : parameters) item.value().copy_(loaded.at(item.key()).to(item.value().device(), item.value().scalar_type()));
-  state_->version += 1;
+  assign_weights(*state_, read_checkpoint(config(), files));
 }
 
 std::shared_ptr<Policy> Policy::frozen_copy() const {
@@ -121,6 +159,15 @@ std::shared_ptr<Policy> Policy::random(const Qwen2Config& config, uint64_t seed,
   auto policy = std::shared_ptr<Policy>(new Policy(std::move(state)));
   policy->options_ = options;
   return policy;
+}
+
+int64_t Policy::parameter_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& item : state_->model->named_parameters()) bytes += item.value().nbytes();
+  if (state_->generation_copy) {
+    for (const auto& item : state_->generation_copy->named_parameters()) bytes += item.value().nbytes();
+  }
+  return bytes;
 }
 
 std::vector<Policy::ParameterInfo> Policy::parameters() const {
@@ -215,6 +262,11 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
     at::Tensor logp_cpu = logp.to(at::kCPU).contiguous();
     at::Tensor entropy_cpu = entropy.to(at::kCPU).contiguous();
     for (size_t i = 0; i < sel_out.size(); ++i) {
+      if (!std::isfinite(logp_cpu.data_ptr<float>()[i])) {
+        throw std::runtime_error("scoring produced a non-finite log-prob (NaN or infinity) at token " +
+                                 std::to_string(sel_out[i]) + " of the batch: the policy's weights or activations " +
+                                 "overflowed (a diverged training step?)");
+      }
       result.logps[sel_out[i]] = logp_cpu.data_ptr<float>()[i];
       if (request.with_entropy) result.entropies[sel_out[i]] = entropy_cpu.data_ptr<float>()[i];
     }

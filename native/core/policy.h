@@ -24,7 +24,8 @@ struct PolicyOptions {
 
 class Policy {
  public:
-  /// Loads a checkpoint strictly: every parameter must be present exactly once with its shape.
+  /// Loads a checkpoint strictly: every parameter must be present exactly once with its shape. A config that
+  /// needs more parameters than the files hold is refused before anything is allocated.
   static std::shared_ptr<Policy> load(const Qwen2Config& config, const std::vector<WeightFile>& files,
                                       const PolicyOptions& options);
   /// Random initialisation (normal(0, 0.02) matrices, unit norms, zero biases), for tests and benchmarks.
@@ -44,6 +45,8 @@ class Policy {
     std::vector<int64_t> shape;
   };
   std::vector<ParameterInfo> parameters() const;
+  /// Bytes held by the parameters (and the generation copy, once made): what the JS handle reports to V8.
+  int64_t parameter_bytes() const;
   /// A parameter's values as float32, row-major.
   std::vector<float> parameter_values(const std::string& name) const;
   /// Writes every parameter to one safetensors file (atomically), stored as `dtype` (float32 or bfloat16).

@@ -10,6 +10,7 @@
 #endif
 
 #include <atomic>
+#include <climits>
 #include <chrono>
 #include <fstream>
 
@@ -57,6 +58,23 @@ bool limit_malloc_arenas(int n) {
   return n > 0 && mallopt(M_ARENA_MAX, n) == 1;
 #else
   (void)n;
+  return false;
+#endif
+}
+
+bool fix_mmap_threshold(long bytes) {
+#if defined(__GLIBC__)
+  return bytes > 0 && bytes <= INT_MAX && mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1;
+#else
+  (void)bytes;
+  return false;
+#endif
+}
+
+bool trim_native_memory() {
+#if defined(__GLIBC__)
+  return malloc_trim(0) == 1;
+#else
   return false;
 #endif
 }

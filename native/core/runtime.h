@@ -24,6 +24,16 @@ RuntimeInfo runtime_info();
 /// steps). Does nothing for n <= 0 or off glibc. Returns whether the cap was applied.
 bool limit_malloc_arenas(int n);
 
+/// Fixes glibc's mmap threshold at `bytes` (allocations at least that large are mapped and unmapped on their own).
+/// glibc otherwise raises the threshold each time a large block is freed (up to 32 MiB), after which every
+/// tensor lands in the heap and the peak of each step stays resident (measured: 437 -> ~700 MB in 30 RL steps
+/// of a tiny model). Does nothing for bytes <= 0 or off glibc. Returns whether the setting was applied.
+bool fix_mmap_threshold(long bytes);
+
+/// Returns freed heap memory to the system (glibc's malloc_trim(0)): without it, the arenas keep the peak of
+/// every RL step's transient tensors resident. Returns whether memory was released (false off glibc).
+bool trim_native_memory();
+
 /// Sets libtorch's intra-op thread count (n >= 1) for this thread and every later torch job.
 void set_num_threads(int n);
 

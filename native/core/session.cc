@@ -9,6 +9,9 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -58,14 +61,36 @@ struct GenerationSession::State {
   }
 };
 
+namespace {
+std::atomic<int64_t> live_sessions{0};
+}  // namespace
+
 GenerationSession::GenerationSession(std::shared_ptr<Policy> policy,
                                      std::shared_ptr<const std::vector<std::string>> token_bytes)
     : state_(std::make_unique<State>()) {
   state_->policy = std::move(policy);
   state_->token_bytes = std::move(token_bytes);
+  live_sessions += 1;
 }
 
-GenerationSession::~GenerationSession() = default;
+GenerationSession::~GenerationSession() { live_sessions -= 1; }
+
+int64_t GenerationSession::live_count() { return live_sessions.load(); }
+
+int64_t GenerationSession::cache_bytes() const {
+  // Clones share their parent's cache storage: count each storage once.
+  std::unordered_set<const void*> seen;
+  int64_t bytes = 0;
+  for (const auto& [id, row] : state_->rows) {
+    for (const auto* layers : {&row.k, &row.v}) {
+      for (const at::Tensor& tensor : *layers) {
+        if (!tensor.defined() || !seen.insert(tensor.storage().data()).second) continue;
+        bytes += static_cast<int64_t>(tensor.storage().nbytes());
+      }
+    }
+  }
+  return bytes;
+}
 
 int64_t GenerationSession::add_row(const std::vector<int32_t>& tokens) {
   require(!tokens.empty(), "a row needs at least one token");
@@ -197,6 +222,12 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
     for (size_t slot = 0; slot < active.size(); ++slot) {
       Decoding& d = decoding[active[slot]];
       const int64_t token = token_data[slot];
+      // Finite logits always give a finite log_softmax: anything else means the weights are not finite.
+      if (!std::isfinite(model_logprob_data[slot])) {
+        throw std::runtime_error("generation for row " + std::to_string(d.row_id) + " produced non-finite logits " +
+                                 "(NaN or infinity) at new token " + std::to_string(d.result.tokens.size()) +
+                                 ": the policy's weights or activations overflowed (a diverged training step?)");
+      }
       d.result.tokens.push_back(static_cast<int32_t>(token));
       d.result.logprobs.push_back(logprob_data[slot]);
       d.result.model_logprobs.push_back(model_logprob_data[slot]);

@@ -48,6 +48,10 @@ class GenerationSession {
   std::vector<int32_t> tokens(int64_t row) const;
   void release(int64_t row);
   int64_t row_count() const;
+  /// Bytes of KV cache the rows hold (shared storage counted once): what the JS handle reports to V8.
+  int64_t cache_bytes() const;
+  /// Sessions alive in this process (constructed and not yet destroyed), to check that finalizers free them.
+  static int64_t live_count();
   /// One turn for `rows` (distinct ids); new tokens are appended to the rows.
   std::vector<GeneratedRow> generate(const std::vector<int64_t>& rows, const SamplingParams& params);
 

@@ -80,6 +80,25 @@ std::string json_escape(const std::string& text) {
   return out;
 }
 
+const char* file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+/// Refuses NaN or infinite values in a floating-point tensor: they would only show up later as garbage
+/// generations and null log-probs. One reduction per tensor, cheap next to reading it.
+void require_finite(const at::Tensor& tensor, const std::string& where) {
+  if (!at::isFloatingType(tensor.scalar_type())) return;
+  const int64_t bad = tensor.numel() - at::isfinite(tensor).sum().item<int64_t>();
+  require(bad == 0, where + " holds " + std::to_string(bad) + " non-finite value" + (bad == 1 ? "" : "s") +
+                        " (NaN or infinity) out of " + std::to_string(tensor.numel()) +
+                        "; the checkpoint is corrupt or diverged");
+}
+
 }  // namespace
 
 void match_tensors(const std::map<std::string, at::Tensor>& loaded,
@@ -132,11 +151,14 @@ std::map<std::string, at::Tensor> read_weight_files(const std::vector<WeightFile
                                                     const at::Device& device) {
   std::map<std::string, at::Tensor> out;
   for (const WeightFile& file : files) {
-    int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO (swapped in after TypeScript checked the path) must not wait for a writer.
+    int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) throw InvalidArgument(file.path + ": cannot open: " + errno_text());
     FileCloser closer{fd};
     struct stat info {};
     if (::fstat(fd, &info) != 0) throw InvalidArgument(file.path + ": cannot stat: " + errno_text());
+    require(S_ISREG(info.st_mode), file.path + ": not a regular file (" + file_kind(info.st_mode) +
+                                       "); weights are read from regular files only");
     const auto file_size = static_cast<uint64_t>(info.st_size);
 
     std::vector<const TensorEntry*> by_offset;
@@ -166,6 +188,7 @@ std::map<std::string, at::Tensor> read_weight_files(const std::vector<WeightFile
       require(out.find(entry.name) == out.end(), where + " appears in more than one file");
       at::Tensor raw = at::empty(entry.shape, at::TensorOptions().dtype(stored));
       read_exact(fd, static_cast<char*>(raw.data_ptr()), entry.end - entry.begin, entry.begin, file.path);
+      require_finite(raw, where);
       out.emplace(entry.name, raw.to(device, dtype));
     }
   }

@@ -16,8 +16,9 @@
 namespace rexrag {
 
 /// Reads every tensor of every file, converted to `dtype` on `device`. Throws InvalidArgument naming the file
-/// and tensor for a range beyond the file, overlapping ranges, an unknown dtype or a byte count that does not
-/// match the shape.
+/// and tensor for a path that is not a regular file (a FIFO is refused without blocking), a range beyond the
+/// file, overlapping ranges, an unknown dtype, a byte count that does not match the shape, or NaN / infinite
+/// values in a floating-point tensor.
 std::map<std::string, at::Tensor> read_weight_files(const std::vector<WeightFile>& files, at::ScalarType dtype,
                                                     const at::Device& device);
 

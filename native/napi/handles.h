@@ -18,12 +18,19 @@ struct PolicyBox {
   std::shared_ptr<Policy> policy;  // null after dispose()
   std::shared_ptr<const std::vector<std::string>> token_bytes = std::make_shared<std::vector<std::string>>();
   bool busy = false;
+  int64_t reported_bytes = 0;  // native memory told to V8 (AdjustExternalMemory), so GC weighs the handle
 };
 
 struct SessionBox {
   std::shared_ptr<GenerationSession> session;  // null after dispose()
   bool busy = false;
+  int64_t reported_bytes = 0;  // KV-cache bytes told to V8, so undisposed sessions are collected in time
+  bool finalized = false;      // the JS object is gone: report nothing more
 };
+
+/// Tells V8 how much native memory `box` holds now (its KV caches; 0 once disposed or finalized), so garbage
+/// collection runs, and finalizers free undisposed sessions, as their caches grow.
+void report_session_memory(Napi::Env env, SessionBox& box);
 
 /// A JS object of the class behind `constructor`, over `box` (handed to the constructor as an External).
 template <typename Box>

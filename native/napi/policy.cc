@@ -104,7 +104,15 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
 
   explicit PolicyWrap(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<PolicyWrap>(info),
-        box_(unwrap_box<PolicyBox>(info, "Qwen2Policy cannot be constructed directly; use load() or random()")) {}
+        box_(unwrap_box<PolicyBox>(info, "Qwen2Policy cannot be constructed directly; use load() or random()")) {
+    report_memory(info.Env());
+  }
+
+  ~PolicyWrap() override {
+    // The box (and the weights) may live on in a trainer or a session: only this handle's report ends.
+    if (box_->reported_bytes != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -box_->reported_bytes);
+    box_->reported_bytes = 0;
+  }
 
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Policy> policy) {
     auto box = std::make_shared<PolicyBox>();
@@ -203,7 +211,15 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     check_usable(info.Env(), false, box_->busy, "Qwen2Policy");
     box_->policy.reset();  // sessions created from it keep the model alive until they are disposed
+    report_memory(info.Env());
     return info.Env().Undefined();
+  }
+
+  /// Tells V8 the bytes of the weights this handle holds (0 once disposed), so GC weighs an unused policy.
+  void report_memory(Napi::Env env) {
+    const int64_t now = box_->policy ? box_->policy->parameter_bytes() : 0;
+    if (now != box_->reported_bytes) Napi::MemoryManagement::AdjustExternalMemory(env, now - box_->reported_bytes);
+    box_->reported_bytes = now;
   }
 
   std::shared_ptr<PolicyBox> box_;

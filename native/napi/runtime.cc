@@ -1,7 +1,9 @@
-// N-API wrappers for core/runtime.h: runtimeInfo, setNumThreads, matmulBenchmark (async).
+// N-API wrappers for core/runtime.h: runtimeInfo, setNumThreads, matmulBenchmark (async), trimNativeMemory;
+// and liveSessions (core/session.h), the count that shows finalizers free undisposed sessions.
 #include "napi/runtime.h"
 
 #include "core/runtime.h"
+#include "core/session.h"
 #include "napi/worker.h"
 
 namespace rexrag::napi {
@@ -40,6 +42,14 @@ Napi::Value SetErrorClassJs(const Napi::CallbackInfo& info) {
   }
   set_error_class(info.Env(), info[0].As<Napi::Function>());
   return info.Env().Undefined();
+}
+
+Napi::Value TrimNativeMemoryJs(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), trim_native_memory());
+}
+
+Napi::Value LiveSessionsJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(GenerationSession::live_count()));
 }
 
 class MatmulWorker : public PromiseWorker {
@@ -86,6 +96,8 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfoJs, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClassJs, "setErrorClass"));
+  exports.Set("trimNativeMemory", Napi::Function::New(env, TrimNativeMemoryJs, "trimNativeMemory"));
+  exports.Set("liveSessions", Napi::Function::New(env, LiveSessionsJs, "liveSessions"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmarkJs, "matmulBenchmark"));
 }
 

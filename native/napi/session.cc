@@ -71,6 +71,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       : Napi::ObjectWrap<SessionWrap>(info),
         box_(unwrap_box<SessionBox>(info, "GenerationSession cannot be constructed directly; use createSession()")) {}
 
+  ~SessionWrap() override {
+    // Garbage-collected (or disposed and collected): stop counting its memory; a running call keeps the box.
+    box_->finalized = true;
+    report_session_memory(Env(), *box_);
+  }
+
  private:
   void check(Napi::Env env) { check_usable(env, !box_->session, box_->busy, "GenerationSession"); }
 
@@ -122,6 +128,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     std::vector<int64_t> rows = int64_list(info[0], "rowIds");
     return guarded(env, [&]() -> Napi::Value {
       for (int64_t row : rows) box_->session->release(row);
+      report_session_memory(env, *box_);
       return env.Undefined();
     });
   }
@@ -143,13 +150,17 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
         [box = box_, rows = std::move(rows), params = std::move(params), results] {
           *results = box->session->generate(rows, params);
         },
-        [results](Napi::Env e) -> Napi::Value { return generated_rows(e, *results); });
+        [box = box_, results](Napi::Env e) -> Napi::Value {
+          report_session_memory(e, *box);
+          return generated_rows(e, *results);
+        });
     return worker->hold(box_, box_->busy).Start();
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     check_usable(info.Env(), false, box_->busy, "GenerationSession");
     box_->session.reset();
+    report_session_memory(info.Env(), *box_);
     return info.Env().Undefined();
   }
 
@@ -157,6 +168,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 };
 
 }  // namespace
+
+void report_session_memory(Napi::Env env, SessionBox& box) {
+  const int64_t now = box.session && !box.finalized ? box.session->cache_bytes() : 0;
+  if (now != box.reported_bytes) Napi::MemoryManagement::AdjustExternalMemory(env, now - box.reported_bytes);
+  box.reported_bytes = now;
+}
 
 Napi::Object new_session_object(Napi::Env env, const std::shared_ptr<PolicyBox>& policy) {
   auto box = std::make_shared<SessionBox>();
