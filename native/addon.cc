@@ -17,11 +17,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Before any worker thread allocates: REXRAG_MALLOC_ARENAS=0 keeps glibc's default.
   const char* arenas = std::getenv("REXRAG_MALLOC_ARENAS");
   rexrag::limit_malloc_arenas(arenas != nullptr ? std::atoi(arenas) : 2);
-  // A fixed mmap threshold keeps large tensors out of the heap (README "Memory"); glibc's own
-  // MALLOC_MMAP_THRESHOLD_ wins when set, REXRAG_MALLOC_MMAP_THRESHOLD=0 keeps glibc's dynamic default.
+  // Opt-in: a fixed mmap threshold keeps a long run's resident memory flat but makes small models' tensor
+  // work up to 2x slower (README "Memory"). glibc's own MALLOC_MMAP_THRESHOLD_ wins when set.
   const char* threshold = std::getenv("REXRAG_MALLOC_MMAP_THRESHOLD");
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
-    rexrag::fix_mmap_threshold(threshold != nullptr ? std::atol(threshold) : 128 * 1024);
+  if (threshold != nullptr && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
+    rexrag::fix_mmap_threshold(std::atol(threshold));
   }
   rexrag::napi::register_runtime(env, exports);
   rexrag::napi::register_policy(env, exports);

@@ -17,6 +17,7 @@ import { expectArray, expectInteger, expectNumber, expectObject, expectString, e
 import type { GeneratedRow, GenerationSession, SamplingOptions } from './generation-types.js';
 import { checkBatchTokens, checkSequenceTokens, resolveTokenLimits, type TokenLimits } from './token-limits.js';
 import { packTokenRows, packValueRows, splitRows } from './token-rows.js';
+import { checkParameterBudget } from './weights-budget.js';
 
 export interface PolicyOptions {
   /** Compute dtype; weights stored as bfloat16 are converted. Default float32. */
@@ -58,6 +59,12 @@ function checkDevice(options: PolicyOptions): { dtype: 'float32' | 'bfloat16'; g
   return { dtype, generationDtype, device: expectString(options.device ?? 'cpu', 'options.device', { nonEmpty: true }) };
 }
 
+/** Bytes each parameter takes: its compute dtype, plus a generation copy when that dtype differs. */
+function bytesPerParameter(dtype: string, generationDtype: string): number {
+  const size = (name: string) => (name === 'bfloat16' ? 2 : 4);
+  return size(dtype) + (generationDtype === dtype ? 0 : size(generationDtype));
+}
+
 /** A Qwen2 policy network in native memory. Call dispose() when done (or let it be collected). */
 export class Policy extends NativeOwner<NativeQwen2Policy> {
   /** The folder the weights were loaded from, when they were (tokenizer files are copied from it on save). */
@@ -85,6 +92,7 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
     const { dtype, generationDtype, device } = checkDevice(options);
     const seed = expectInteger(options.seed ?? 0, 'options.seed', { min: 0 });
     resolveTokenLimits(config, options.limits); // bad limits fail before the weights are made
+    checkParameterBudget(config, bytesPerParameter(dtype, generationDtype));
     const handle = await enqueueTorchJob(() => native().Qwen2Policy.random({ config, seed, dtype, generationDtype, device }));
     return new Policy(handle, config, options.tokenizer, options.limits);
   }

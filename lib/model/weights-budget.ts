@@ -3,7 +3,9 @@
 // tensor allocated. A config that claims more than the files hold (num_hidden_layers: 200000000 beside a 1 MB
 // file) is a named error here instead of an out-of-memory abort later. Name-by-name strictness stays in
 // qwen2-weights.ts; the native loader re-checks the parameter count against what it read.
-import { RexragError } from '../errors.js';
+import { totalmem } from 'node:os';
+
+import { LimitError, RexragError } from '../errors.js';
 import type { Qwen2WeightShapes } from './qwen2-weights.js';
 import type { SafetensorsHeader } from './safetensors.js';
 
@@ -43,5 +45,33 @@ export function checkConfigFitsWeights(config: Qwen2WeightShapes, headers: Safet
   if (problems.length > 0) {
     const files = headers.map((h) => h.path).join(', ') || '(no files)';
     throw new RexragError(`${source} does not fit the weights in ${files}:\n  ${problems.join('\n  ')}`, 'ERR_INVALID_ARG');
+  }
+}
+
+/** Parameters of HF's Qwen2ForCausalLM for `config`, as a float (it may pass 2^53 for absurd configs). */
+export function qwen2ParameterCount(config: Qwen2WeightShapes): number {
+  const { vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L } = config;
+  const q = H; // num_attention_heads x head dim
+  const kv = (config.num_key_value_heads * H) / config.num_attention_heads;
+  // norms 2H; q (weight + bias), k and v (weight + bias), o; gate, up, down.
+  const perLayer = 2 * H + (q * H + q) + 2 * (kv * H + kv) + H * q + 3 * I * H;
+  return V * H + L * perLayer + H + (config.tie_word_embeddings ? 0 : V * H);
+}
+
+/**
+ * Refuses (LimitError, limit 'parameterBytes') a model whose weights alone would not fit in this machine's memory:
+ * `bytesPerParameter` per parameter (4 for float32, more when a generation copy is kept). Checked before a random
+ * policy is built, where no file bounds the sizes.
+ */
+export function checkParameterBudget(config: Qwen2WeightShapes, bytesPerParameter: number, memoryBytes = totalmem()): void {
+  const parameters = qwen2ParameterCount(config);
+  const bytes = parameters * bytesPerParameter;
+  if (bytes > memoryBytes) {
+    throw new LimitError(
+      `the config (num_hidden_layers ${config.num_hidden_layers}, hidden_size ${config.hidden_size}, intermediate_size ` +
+        `${config.intermediate_size}, vocab_size ${config.vocab_size}) needs ${parameters.toPrecision(4)} parameters, ` +
+        `${(bytes / 2 ** 30).toPrecision(4)} GiB, more than this machine's ${(memoryBytes / 2 ** 30).toFixed(1)} GiB of memory`,
+      'parameterBytes', bytes, memoryBytes,
+    );
   }
 }

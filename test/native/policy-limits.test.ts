@@ -10,6 +10,7 @@ import test from 'ava';
 import { isRexragError, LimitError } from '../../lib/errors.js';
 import { Policy } from '../../lib/model/policy.js';
 import { resolveTokenLimits } from '../../lib/model/token-limits.js';
+import { checkParameterBudget } from '../../lib/model/weights-budget.js';
 import { writeTinyModel } from '../../lib/model/tiny-model.js';
 import type { NativeQwen2Config } from '../../lib/native-types.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -113,4 +114,14 @@ test('rexrag generate refuses a 120 KB prompt and --max-new-tokens 1e9 with one 
   t.is(scored.code, 1, scored.stderr);
   t.regex(scored.stderr, /sequences\[0\] is 3000 tokens, over the limit of 2048/);
   t.is(scored.stderr.trim().split('\n').length, 1);
+});
+
+test('a random policy whose weights would not fit in memory is refused before the native call', async (t) => {
+  const huge = { ...config, num_hidden_layers: 200_000_000 };
+  const error = await t.throwsAsync(Policy.random(huge, { seed: 1 }), { instanceOf: LimitError });
+  t.is(error!.limit, 'parameterBytes');
+  t.regex(error!.message, /num_hidden_layers 200000000.*needs 1\.869e\+12 parameters, \d+(\.\d+)? GiB, more than this machine's/);
+  // The budget is the bytes per parameter: a bfloat16 generation copy beside float32 weights counts 6 bytes each.
+  t.throws(() => checkParameterBudget(config, 6, 6 * 24_864 - 1), { instanceOf: LimitError });
+  t.notThrows(() => checkParameterBudget(config, 6, 6 * 24_864));
 });
