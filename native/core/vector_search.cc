@@ -1,6 +1,7 @@
 // Implements vector_search.h. Scores come from one matrix product per chunk of rows; the selection is a bounded
-// heap per query with the index's tie rule (equal scores: the lower row wins), so results do not depend on the
-// chunking or on how a corpus is split into shards.
+// heap per query with the index's tie rule (equal scores: the lower row wins), the same in every chunk and shard.
+// A score itself may differ in its last bit between chunkings (BLAS sums a dot product in an order that depends
+// on the matrix shape), so only rows whose scores differ in that bit alone could swap places.
 #include "core/vector_search.h"
 
 #include <ATen/ATen.h>

@@ -26,7 +26,7 @@ test('merging keeps the best k by score, ties to the lower row', (t) => {
   t.deepEqual(merged, [{ index: 5, score: 0.9 }, { index: 1, score: 0.5 }, { index: 7, score: 0.5 }]);
 });
 
-test('a sharded flat index returns exactly what one flat index returns', async (t) => {
+test('a sharded flat index returns the hits one flat index returns (scores to float rounding)', async (t) => {
   const folder = await temporaryFolder();
   const { rows } = generateCorpus(700, { seed: 5 });
   // Duplicated passages in different shards give tied scores: the merge must order them as one index does.
@@ -46,7 +46,11 @@ test('a sharded flat index returns exactly what one flat index returns', async (
     for (const topk of [1, 3, 10]) {
       const expected = await one.search(queries, topk);
       const actual = await four.search(queries, topk);
-      t.deepEqual(actual, expected, `topk ${topk}`);
+      // The same hits in the same order; a score may differ in its last bit, because BLAS sums a dot product in
+      // an order that depends on the matrix shape (one index's chunks vs a shard's).
+      t.deepEqual(actual.map((hits) => hits.map((hit) => hit.document)), expected.map((hits) => hits.map((hit) => hit.document)), `topk ${topk}`);
+      const scoreGap = Math.max(...actual.flatMap((hits, q) => hits.map((hit, j) => Math.abs(hit.score - expected[q]![j]!.score))));
+      t.true(scoreGap <= 1e-6, `topk ${topk}: largest score difference ${scoreGap}`);
     }
     const [tied] = await four.search([rows[10]!.contents], 3);
     t.deepEqual(tied!.map((hit) => hit.document.id), [rows[10]!.id, rows[400]!.id, rows[650]!.id], 'ties across shards in row order');
