@@ -1,10 +1,11 @@
 // Writes the lab world to a folder in the formats the rest of rexrag reads: corpus.jsonl (Search-R1 corpus rows),
 // train/dev/test.jsonl (FlashRAG question rows with data_source) and world.json. Indexing is lib/retrieval's job.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { RexragError } from '../errors.js';
 import { labCorpus, labQuestions, LAB_SPLITS, type LabQuestion, type LabSplit, type LabWorld } from './lab-world.js';
+import { makeFolder } from '../util/make-folder.js';
 
 export interface LabWorldFiles {
   corpus: string;
@@ -30,7 +31,7 @@ export async function writeLabWorldFiles(dir: string, world: LabWorld, questions
     documents: corpus.length,
   };
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
     await writeFile(files.corpus, jsonl(corpus));
     await writeFile(files.world, `${JSON.stringify(world, null, 2)}\n`);
     for (const split of LAB_SPLITS) await writeFile(files.questions[split], jsonl(questions[split].map(row)));

@@ -5,7 +5,7 @@
 // and compute (sampled tokens, training wall time).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import type { LabEvalRow } from './lab-eval.js';
 import type { LabMethod } from './lab-methods.js';
 import type { LabProbePool, LabRegime, LabScale } from './lab-settings.js';
+import { makeFolder } from '../util/make-folder.js';
 
 export interface ExperimentOptions {
   dir: string;
@@ -204,7 +205,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const requested = options.methods ?? ['grpo', 'rex-rag'];
   const methods = ['grpo', ...requested.filter((m) => m !== 'grpo')];
   const parallel = Math.max(1, Math.floor(options.parallel ?? 1));
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   const seeds = Array.from({ length: options.seeds }, (_, i) => i + 1);
   const seedDir = (seed: number) => join(dir, `seed-${seed}`);
   const pending: number[] = [];

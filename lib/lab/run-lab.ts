@@ -4,7 +4,7 @@
 // test questions (sampled EM with intervals, and greedy EM), and write summary.json and report.html. Other lab
 // methods (REX-RAG's ablations) can be added; with `resume`, the warm start and finished methods are kept.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { labDemonstrations } from '../data/lab-demonstrator.js';
@@ -26,6 +26,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { labEvaluate, type LabEvalRow } from './lab-eval.js';
 import { methodConfig, type LabMethod } from './lab-methods.js';
 import { labSettings, type LabProbePool, type LabRegime, type LabScale } from './lab-settings.js';
+import { makeFolder } from '../util/make-folder.js';
 
 export type LabEvent =
   | { type: 'stage'; stage: string; detail: string }
@@ -106,7 +107,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   let warm = options.resume ? await readJson<WarmStart>(warmStartFile) : undefined;
   if (!warm) {
     await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
   }
 
   // 1. The world, its corpus, questions and BM25 index (the world is a function of the seed, so a resumed lab

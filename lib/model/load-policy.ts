@@ -2,7 +2,7 @@
 // Parsing and checking the files is done by hf-config.ts, safetensors.ts and the tokenizer loader; this file
 // wires them to the native model and writes folders atomically.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { RexragError } from '../errors.js';
@@ -14,6 +14,7 @@ import { checkModelFolder, readRegularFile, type ModelFolderOptions } from './mo
 import { Policy, type PolicyOptions } from './policy.js';
 import { resolveWeightFiles, toNativeWeightFiles } from './safetensors.js';
 import { checkConfigFitsWeights } from './weights-budget.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** Files copied verbatim when a policy is saved next to its source folder. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'];
@@ -73,7 +74,7 @@ export async function savePolicyFolder(
   expectString(dir, 'dir', { nonEmpty: true });
   const target = resolve(dir);
   const temp = join(dirname(target), `.${basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
-  await mkdir(temp, { recursive: true });
+  await makeFolder(temp);
   try {
     await policy.saveWeights(join(temp, 'model.safetensors'), options.dtype ?? 'float32');
     const sourceDir = options.sourceDir ?? (folderFiles.has(policy) ? undefined : policy.sourceDir);

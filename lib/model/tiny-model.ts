@@ -1,7 +1,7 @@
 // Writes a tiny but real Hugging Face Qwen2 folder for tests and demos: config.json, generation_config.json,
 // seeded random weights (one file or shards + index), and the tiny byte-level BPE tokenizer with a ChatML
 // template. Loading it is left to loadModelConfig / resolveWeightFiles / loadTokenizer and the native addon.
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { buildTinyTokenizer, type TinyTokenizerFiles } from '../tokenizer/tiny-tokenizer.js';
@@ -10,6 +10,7 @@ import { float32ToBfloat16 } from './bfloat16.js';
 import { parseModelConfig, type Qwen2Config } from './hf-config.js';
 import { expectedQwen2Weights, type ExpectedWeight } from './qwen2-weights.js';
 import { writeSafetensors, type SafetensorsTensorInput } from './safetensors.js';
+import { makeFolder } from '../util/make-folder.js';
 
 export interface TinyModelOptions {
   /** Seeds every weight (an integer in [0, 2^32)). Same seed and options: byte-identical files. */
@@ -175,7 +176,7 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
       : { name: weight.name, dtype: 'F32', shape: weight.shape, data: values };
   });
 
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   for (const entry of await readdir(dir)) {
     if (entry === 'model.safetensors' || entry === 'model.safetensors.index.json' || SHARD_FILE.test(entry)) {
       await rm(join(dir, entry), { force: true });

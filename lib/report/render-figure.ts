@@ -1,6 +1,6 @@
 // Static figures from the chart specs, headless in Node: Vega-Lite compiles the spec, a Vega view without a
 // renderer draws it to SVG, and resvg rasterises the SVG to PNG. The specs themselves are chart-specs.ts's.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 import { Resvg } from '@resvg/resvg-js';
@@ -9,6 +9,7 @@ import { compile } from 'vega-lite';
 
 import { RexragError } from '../errors.js';
 import type { ChartSpec } from './chart-specs.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** The spec drawn as a standalone SVG document (white background). */
 export async function specToSvg(spec: ChartSpec): Promise<string> {
@@ -46,7 +47,7 @@ export async function renderFigure(spec: ChartSpec, outPath: string, options: { 
     throw new RexragError(`renderFigure writes .svg or .png files, got "${outPath}"`, 'ERR_INVALID_ARG');
   }
   const svg = await specToSvg(spec);
-  await mkdir(dirname(outPath), { recursive: true });
+  await makeFolder(dirname(outPath));
   await writeFile(outPath, format === '.svg' ? svg : svgToPng(svg, options.scale ?? 2));
   return outPath;
 }

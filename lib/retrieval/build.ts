@@ -2,7 +2,7 @@
 // (vectors.f32, then an HNSW graph) or BM25 segments. After each chunk the data files are synced and
 // build-state.json is rewritten, so a killed build resumes from the last completed chunk; manifest.json is
 // written last, so an unfinished folder never loads. Progress is reported through events, never printed.
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { RexragError } from '../errors.js';
@@ -18,6 +18,7 @@ import { embedderLabel, parseEmbedderSpec, type DenseEmbedder, type EmbedderSpec
 import { createEmbedder } from './embedder-registry.js';
 import { MANIFEST_FILE, readManifest, specKey, writeManifest, type IndexManifest } from './manifest.js';
 import { hnswShardFile, shardRanges } from './shards.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** 'new' refuses a folder that holds an index or an unfinished build; 'resume' continues one; 'restart' wipes it. */
 export type BuildMode = 'new' | 'resume' | 'restart';
@@ -110,7 +111,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildSumma
   const corpusInfo = await statCorpus(corpus);
   // Create the embedder before touching the folder, so an unavailable one (a bad e5 folder) changes nothing.
   const embedder = spec.kind === 'bm25' ? undefined : await createEmbedder(spec);
-  await mkdir(out, { recursive: true });
+  await makeFolder(out);
 
   const wanted: BuildState = {
     format: 'rexrag-build-state', version: 1,
