@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { makeFolder } from '../util/make-folder.js';
-import { mixSeed, mulberry32, seededPermutation } from '../util/random.js';
+import { mixSeed, seededPermutation } from '../util/random.js';
 import { sftSequence, type SftDemo } from '../data/sft-demos.js';
 import { RexragError } from '../errors.js';
 import { loadPolicy, savePolicyFolder } from '../model/load-policy.js';
@@ -193,7 +193,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     for (let step = startStep; step < steps; step++) {
       const epoch = Math.floor(step / perEpoch);
       if (epoch !== orderEpoch) {
-        order = shuffledIndices(demos.length, epochSeed(settings.seed, epoch));
+        order = seededPermutation(demos.length, epochSeed(settings.seed, epoch));
         orderEpoch = epoch;
       }
       const at = (step % perEpoch) * settings.batchSize;
@@ -238,12 +238,3 @@ function epochSeed(seed: number, epoch: number): number {
   return Number.isSafeInteger(legacy) ? legacy : mixSeed(seed, epoch);
 }
 
-function shuffledIndices(count: number, seed: number): number[] {
-  const random = mulberry32(seed);
-  const order = Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
