@@ -196,7 +196,7 @@ export function benchmarkSizes(quick: boolean, threads: number): Sizes {
       k: 3,
       embedder: { ...DEFAULT_HASHED_SPEC },
       hnsw: { ...DEFAULT_HNSW_PARAMS },
-      efSearchSweep: [64, 256],
+      efSearchSweep: [32, 64, 128, 512],
     },
   };
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/fast_linear.h"
 
 namespace rexrag {
 namespace {
@@ -41,7 +42,7 @@ ProjectionImpl::ProjectionImpl(int64_t in_features, int64_t out_features, bool w
   if (with_bias) bias = register_parameter("bias", at::zeros({out_features}));
 }
 
-at::Tensor ProjectionImpl::forward(const at::Tensor& x) { return at::linear(x, weight, bias); }
+at::Tensor ProjectionImpl::forward(const at::Tensor& x) { return fast_linear(x, weight, bias); }
 
 EmbeddingImpl::EmbeddingImpl(int64_t count, int64_t dim) {
   weight = register_parameter("weight", at::zeros({count, dim}));
@@ -149,7 +150,7 @@ at::Tensor Qwen2ForCausalLMImpl::lm_head_weight() const {
 }
 
 at::Tensor Qwen2ForCausalLMImpl::logits(const at::Tensor& hidden) const {
-  return at::linear(hidden, lm_head_weight());
+  return fast_linear(hidden, lm_head_weight(), at::Tensor());
 }
 
 at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::Tensor& positions,

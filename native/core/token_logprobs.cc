@@ -13,6 +13,8 @@
 
 #include <limits>
 
+#include "core/fast_linear.h"
+
 namespace rexrag {
 namespace {
 
@@ -25,7 +27,7 @@ int64_t vocab_slice(int64_t rows, int64_t vocab, int64_t max_logits) {
 
 /// One slice of logits, h · w_sliceᵀ / temperature, as float32: (c, w).
 at::Tensor slice_logits(const at::Tensor& h, const at::Tensor& w, double temperature) {
-  at::Tensor z = at::matmul(h, w.t()).to(at::kFloat);
+  at::Tensor z = matmul_abt(h, w).to(at::kFloat);
   if (temperature != 1.0) z.div_(temperature);
   return z;
 }
@@ -127,8 +129,8 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
         auto [column, inside] = targets_in_slice(t, v0, width);
         dz.scatter_add_(1, column, g_logp * inside.unsqueeze(-1).to(at::kFloat));
         if (temperature != 1.0) dz.div_(temperature);  // d(z / T) / dz
-        grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
-        grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
+        grad_h.add_(matmul_abt(dz, w.to(at::kFloat).t()));                   // (c, H)
+        grad_weight.narrow(0, v0, width).add_(matmul_abt(dz.t(), h32.t()));  // (w, H)
       }
       grad_hidden.narrow(0, start, size).copy_(grad_h);
     }

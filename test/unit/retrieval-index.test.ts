@@ -8,7 +8,7 @@ import test from 'ava';
 
 import { isRexragError } from '../../lib/errors.js';
 import { buildIndex, type BuildEvent, type BuildIndexOptions } from '../../lib/retrieval/build.js';
-import { FlatVectorSearch, HnswVectorSearch } from '../../lib/retrieval/dense-index.js';
+import { DEFAULT_HNSW_PARAMS, FlatVectorSearch, HnswVectorSearch } from '../../lib/retrieval/dense-index.js';
 import { HashedEmbedder } from '../../lib/retrieval/hashed-embedder.js';
 import { loadIndex } from '../../lib/retrieval/load.js';
 import { LocalRetriever } from '../../lib/retrieval/local-retriever.js';
@@ -241,7 +241,7 @@ test('HNSW recall@3 against exact search on 3000 generated passages', async (t) 
     for (const hit of approx[q]!) if (ids.has(hit.index) || hit.score >= kth - 1e-6) found++;
   });
   const recall = found / (3 * queries.length);
-  t.log(`HNSW (M=32, efConstruction=200, efSearch=128) recall@3 = ${recall.toFixed(4)} over ${queries.length} queries; build ${buildSeconds.toFixed(2)} s`);
+  t.log(`HNSW (M=32, efConstruction=200, efSearch=${DEFAULT_HNSW_PARAMS.efSearch}) recall@3 = ${recall.toFixed(4)} over ${queries.length} queries; build ${buildSeconds.toFixed(2)} s`);
   t.true(recall > 0.95, `recall@3 ${recall}`);
   await index.close();
 });

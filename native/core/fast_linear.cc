@@ -1,0 +1,75 @@
+// Implements fast_linear.h. Backward of y = x Wᵀ + b with g = dL/dy, in the kernel's one form (A·Bᵀ):
+//   dL/dx = g W = g · (Wᵀ)ᵀ,   dL/dW = gᵀ x = gᵀ · (xᵀ)ᵀ   (the bias is left to autograd)
+// The transposed copies cost O(M (N + K)) against the product's O(M N K).
+#include "core/fast_linear.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "core/gemm.h"
+
+namespace rexrag {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+bool kernel_applies(const at::Tensor& a, const at::Tensor& b) {
+  return gemm_available() && a.device().is_cpu() && b.device().is_cpu() && a.scalar_type() == at::kFloat &&
+         b.scalar_type() == at::kFloat && a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(1) &&
+         a.numel() > 0 && b.numel() > 0;
+}
+
+at::Tensor kernel_product(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor ac = a.contiguous(), bc = b.contiguous();
+  at::Tensor c = at::empty({a.size(0), b.size(0)}, a.options());
+  gemm_abt(ac.data_ptr<float>(), bc.data_ptr<float>(), c.data_ptr<float>(), a.size(0), b.size(0), a.size(1));
+  return c;
+}
+
+/// x (M, K) · Wᵀ on the kernel, with the kernel's backward (the bias is added outside, by autograd).
+struct LinearFunction : torch::autograd::Function<LinearFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
+    ctx->save_for_backward({x, weight});
+    return kernel_product(x, weight);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &weight = saved[1];
+    const at::Tensor g = grads[0].contiguous();  // (M, N)
+    at::Tensor grad_x, grad_weight;
+    if (ctx->needs_input_grad(0)) grad_x = kernel_product(g, weight.t());      // (M, K)
+    if (ctx->needs_input_grad(1)) grad_weight = kernel_product(g.t(), x.t());  // (N, K)
+    return {grad_x, grad_weight};
+  }
+};
+
+}  // namespace
+
+at::Tensor matmul_abt(const at::Tensor& a, const at::Tensor& b) {
+  return kernel_applies(a, b) ? kernel_product(a, b) : at::matmul(a, b.t());
+}
+
+at::Tensor fast_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (x.dim() < 1 || weight.dim() != 2 || at::autocast::is_cpu_enabled()) return at::linear(x, weight, bias);
+  const int64_t K = x.size(-1);
+  const at::Tensor x2 = x.reshape({-1, K});
+  const bool bias_fits = !bias.defined() || (bias.scalar_type() == at::kFloat && bias.device().is_cpu());
+  if (!kernel_applies(x2, weight) || !bias_fits) return at::linear(x, weight, bias);
+  const bool differentiable =
+      at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+  at::Tensor y;
+  if (differentiable) {
+    y = LinearFunction::apply(x2, weight);
+    if (bias.defined()) y = y + bias;
+  } else {
+    y = kernel_product(x2, weight);
+    if (bias.defined()) y.add_(bias);
+  }
+  std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
+  sizes.back() = weight.size(0);
+  return y.view(sizes);
+}
+
+}  // namespace rexrag

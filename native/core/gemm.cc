@@ -1,0 +1,171 @@
+// Implements gemm.h. Both instruction-set builds of the block are compiled through function attributes and
+// picked at run time, so the addon still loads on CPUs without them (and elsewhere gemm_available() is false).
+#include "core/gemm.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define REXRAG_GEMM_KERNEL 1
+#endif
+
+namespace rexrag {
+
+#ifdef REXRAG_GEMM_KERNEL
+namespace {
+
+constexpr int kOutputs = 4;           // rows of b (outputs) per register block
+constexpr int64_t kRowTile = 64;      // rows of a per task: 64 x 1024 floats stay in L2
+constexpr int64_t kOutputTile = 256;  // outputs per task
+constexpr int64_t kDepth = 1024;      // K slice: a block's 4 rows of b (16 KiB) stay in L1
+
+/// Where one register block reads and writes: `rows` rows of a from `a` (stride lda), `outputs` rows of b
+/// from `b` (stride ldb), `depth` products each, into c (stride ldc), added to c when `accumulate`.
+struct Block {
+  const float* a;
+  const float* b;
+  float* c;
+  int64_t lda, ldb, ldc, depth;
+  bool accumulate;
+};
+
+/// The sums' epilogue: the vector tail of K in scalar order, then store or add.
+inline void finish(const Block& p, int i, int j, int64_t k, float sum) {
+  for (int64_t t = k; t < p.depth; ++t) sum += p.a[i * p.lda + t] * p.b[j * p.ldb + t];
+  float& out = p.c[i * p.ldc + j];
+  out = p.accumulate ? out + sum : sum;
+}
+
+template <int Rows, int Outputs>
+__attribute__((target("avx512f"))) void block_avx512(const Block& p) {
+  __m512 acc[Rows][Outputs];
+#pragma GCC unroll 4
+  for (int i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < Outputs; ++j) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= p.depth; k += 16) {
+    __m512 av[Rows];
+#pragma GCC unroll 4
+    for (int i = 0; i < Rows; ++i) av[i] = _mm512_loadu_ps(p.a + i * p.lda + k);
+#pragma GCC unroll 4
+    for (int j = 0; j < Outputs; ++j) {
+      const __m512 bv = _mm512_loadu_ps(p.b + j * p.ldb + k);
+#pragma GCC unroll 4
+      for (int i = 0; i < Rows; ++i) acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < Rows; ++i)
+    for (int j = 0; j < Outputs; ++j) finish(p, i, j, k, _mm512_reduce_add_ps(acc[i][j]));
+}
+
+__attribute__((target("avx2,fma"))) inline float sum_avx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+template <int Rows, int Outputs>
+__attribute__((target("avx2,fma"))) void block_avx2(const Block& p) {
+  __m256 acc[Rows][Outputs];
+#pragma GCC unroll 4
+  for (int i = 0; i < Rows; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < Outputs; ++j) acc[i][j] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= p.depth; k += 8) {
+    __m256 av[Rows];
+#pragma GCC unroll 4
+    for (int i = 0; i < Rows; ++i) av[i] = _mm256_loadu_ps(p.a + i * p.lda + k);
+#pragma GCC unroll 4
+    for (int j = 0; j < Outputs; ++j) {
+      const __m256 bv = _mm256_loadu_ps(p.b + j * p.ldb + k);
+#pragma GCC unroll 4
+      for (int i = 0; i < Rows; ++i) acc[i][j] = _mm256_fmadd_ps(av[i], bv, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < Rows; ++i)
+    for (int j = 0; j < Outputs; ++j) finish(p, i, j, k, sum_avx2(acc[i][j]));
+}
+
+bool has_avx512() {
+  static const bool supported = __builtin_cpu_supports("avx512f");
+  return supported;
+}
+
+using BlockFn = void (*)(const Block&);
+
+/// The block for `rows` x `outputs` (each 1..4; AVX2 takes at most 2 rows: it has half the registers).
+template <int Outputs>
+BlockFn pick_for_outputs(bool avx512, int rows) {
+  if (avx512) {
+    switch (rows) {
+      case 4: return block_avx512<4, Outputs>;
+      case 3: return block_avx512<3, Outputs>;
+      case 2: return block_avx512<2, Outputs>;
+      default: return block_avx512<1, Outputs>;
+    }
+  }
+  return rows >= 2 ? block_avx2<2, Outputs> : block_avx2<1, Outputs>;
+}
+
+BlockFn pick(bool avx512, int rows, int outputs) {
+  switch (outputs) {
+    case 4: return pick_for_outputs<4>(avx512, rows);
+    case 3: return pick_for_outputs<3>(avx512, rows);
+    case 2: return pick_for_outputs<2>(avx512, rows);
+    default: return pick_for_outputs<1>(avx512, rows);
+  }
+}
+
+/// One task: rows [m0, m1) x outputs [n0, n1), K in slices of kDepth.
+void tile(const float* a, const float* b, float* c, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t N,
+          int64_t K, bool avx512) {
+  const int max_rows = avx512 ? 4 : 2;
+  for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
+    const int64_t depth = std::min(kDepth, K - k0);
+    for (int64_t n = n0; n < n1; n += kOutputs) {
+      const int outputs = static_cast<int>(std::min<int64_t>(kOutputs, n1 - n));
+      for (int64_t m = m0; m < m1;) {
+        const int rows = static_cast<int>(std::min<int64_t>(max_rows, m1 - m));
+        const Block block{a + m * K + k0, b + n * K + k0, c + m * N + n, K, K, N, depth, k0 > 0};
+        pick(avx512, rows, outputs)(block);
+        m += rows;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool gemm_available() {
+  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return supported;
+}
+
+void gemm_abt(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K) {
+  const bool avx512 = has_avx512();
+  const int64_t row_tiles = (M + kRowTile - 1) / kRowTile;
+  const int64_t output_tiles = (N + kOutputTile - 1) / kOutputTile;
+  const int64_t tasks = row_tiles * output_tiles;
+  // Below about a million multiply-adds the threads' start costs more than they save.
+  const int64_t grain = M * N * K < (int64_t{1} << 20) ? tasks : 1;
+  at::parallel_for(0, tasks, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t m0 = (t / output_tiles) * kRowTile, n0 = (t % output_tiles) * kOutputTile;
+      tile(a, b, c, m0, std::min(M, m0 + kRowTile), n0, std::min(N, n0 + kOutputTile), N, K, avx512);
+    }
+  });
+}
+
+#else
+
+bool gemm_available() { return false; }
+
+void gemm_abt(const float*, const float*, float*, int64_t, int64_t, int64_t) {}
+
+#endif
+
+}  // namespace rexrag

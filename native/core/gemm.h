@@ -1,0 +1,20 @@
+// C = A·Bᵀ in float32 for row-major A (M, K) and B (N, K): the one product the linear layers need (the forward
+// pass directly, both backward products after a transpose). On this project's reference machine (2 EPYC cores
+// with AVX-512) Debian's OpenBLAS reaches about half the cores' peak on large products and a fifth of it on the
+// few-row products of decoding; this kernel keeps a 4 x 4 block of (row, output) sums in registers over a
+// 1024-long slice of K, so each weight is read once per 4 rows, and splits the work in (64 rows, 256 outputs)
+// tiles over the threads. Each output is summed by one thread in a fixed order: results do not depend on the
+// thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace rexrag {
+
+/// Whether this CPU runs the kernel (x86-64 with AVX2 and FMA; AVX-512 when present).
+bool gemm_available();
+
+/// c (M, N) = a (M, K) · b (N, K)ᵀ, all row-major and contiguous. Call only when gemm_available().
+void gemm_abt(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K);
+
+}  // namespace rexrag
