@@ -282,6 +282,17 @@ export interface NativeChecks {
     gradHidden: number;
     gradWeight: number;
   };
+  /** The linear layers' kernel (fast_linear) and at::linear, each against a float64 reference, and its thread-count independence. */
+  fastLinear(options: { rows: number; inFeatures: number; outFeatures: number; bias: boolean; seed: number }): {
+    output: number;
+    gradInput: number;
+    gradWeight: number;
+    gradBias: number;
+    atenOutput: number;
+    atenGradInput: number;
+    atenGradWeight: number;
+    sameOnOneThread: boolean;
+  };
 }
 
 export interface NativeBinding {

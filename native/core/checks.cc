@@ -2,12 +2,14 @@
 #include "core/checks.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <numeric>
 #include <tuple>
 
 #include "core/errors.h"
+#include "core/fast_linear.h"
 #include "core/optimizer.h"
 #include "core/policy_loss.h"
 #include "core/token_logprobs.h"
@@ -116,6 +118,41 @@ TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden_size, int64_
   auto ours = run(true), plain = run(false);
   auto diff = [](const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); };
   return {diff(ours[0], plain[0]), diff(ours[1], plain[1]), diff(ours[2], plain[2]), diff(ours[3], plain[3])};
+}
+
+LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_features, bool with_bias,
+                              uint64_t seed) {
+  require(rows >= 1 && in_features >= 1 && out_features >= 1, "rows, inFeatures and outFeatures must be >= 1");
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto options = at::TensorOptions().dtype(at::kFloat);
+  const at::Tensor x = at::randn({rows, in_features}, generator, options);
+  const at::Tensor weight = at::randn({out_features, in_features}, generator, options);
+  const at::Tensor bias = with_bias ? at::randn({out_features}, generator, options) : at::Tensor();
+  const at::Tensor r = at::randn({rows, out_features}, generator, options);
+  // y = x Wᵀ + b and the gradients of Σ r·y, by one implementation, all differentiated by autograd.
+  auto run = [&](at::ScalarType dtype, bool kernel) {
+    at::Tensor xi = x.to(dtype).clone().set_requires_grad(true), wi = weight.to(dtype).clone().set_requires_grad(true);
+    at::Tensor bi = with_bias ? bias.to(dtype).clone().set_requires_grad(true) : at::Tensor();
+    at::Tensor y = kernel ? fast_linear(xi, wi, bi) : at::linear(xi, wi, bi);
+    (y * r.to(dtype)).sum().backward();
+    return std::vector<at::Tensor>{y.detach(), xi.grad(), wi.grad(), with_bias ? bi.grad() : at::zeros({1})};
+  };
+  const auto exact = run(at::kDouble, false), ours = run(at::kFloat, true), aten = run(at::kFloat, false);
+  auto diff = [](const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDouble) - b).abs().max().item<double>(); };
+  LinearCheck check;
+  check.output = diff(ours[0], exact[0]);
+  check.grad_input = diff(ours[1], exact[1]);
+  check.grad_weight = diff(ours[2], exact[2]);
+  check.grad_bias = with_bias ? diff(ours[3], exact[3]) : 0;
+  check.aten_output = diff(aten[0], exact[0]);
+  check.aten_grad_input = diff(aten[1], exact[1]);
+  check.aten_grad_weight = diff(aten[2], exact[2]);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const at::Tensor single = matmul_abt(x, weight);
+  at::set_num_threads(threads);
+  check.same_on_one_thread = at::equal(single, matmul_abt(x, weight));
+  return check;
 }
 
 }  // namespace rexrag

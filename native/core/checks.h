@@ -36,4 +36,15 @@ struct TokenLogprobCheck {
 TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden, int64_t vocab, int64_t chunk,
                                        double entropy_weight, uint64_t seed, int64_t max_logits, double temperature);
 
+/// fast_linear against a float64 reference on random inputs (rows x in -> out, with or without a bias): the
+/// largest absolute differences of the output and of the three gradients (loss Σ r·y for a random r), the same
+/// for at::linear in float32 as the yardstick, and whether the kernel's output is bit-identical on 1 thread.
+struct LinearCheck {
+  double output = 0, grad_input = 0, grad_weight = 0, grad_bias = 0;
+  double aten_output = 0, aten_grad_input = 0, aten_grad_weight = 0;
+  bool same_on_one_thread = false;
+};
+LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_features, bool with_bias,
+                              uint64_t seed);
+
 }  // namespace rexrag

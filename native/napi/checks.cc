@@ -1,4 +1,4 @@
-// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate,
+// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate, fastLinear,
 // tokenLogprobs. Synchronous: they run on small arrays.
 #include "core/checks.h"
 #include "napi/checks.h"
@@ -72,6 +72,29 @@ Napi::Value TokenLogprobs(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value FastLinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "options");
+  const int64_t rows = integer_field(o, "rows", "options");
+  const int64_t in_features = integer_field(o, "inFeatures", "options");
+  const int64_t out_features = integer_field(o, "outFeatures", "options");
+  const bool with_bias = Fields(o, "options").boolean("bias");
+  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  return guarded(env, [&]() -> Napi::Value {
+    LinearCheck check = check_fast_linear(rows, in_features, out_features, with_bias, seed);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", check.output);
+    out.Set("gradInput", check.grad_input);
+    out.Set("gradWeight", check.grad_weight);
+    out.Set("gradBias", check.grad_bias);
+    out.Set("atenOutput", check.aten_output);
+    out.Set("atenGradInput", check.aten_grad_input);
+    out.Set("atenGradWeight", check.aten_grad_weight);
+    out.Set("sameOnOneThread", check.same_on_one_thread);
+    return out;
+  });
+}
+
 }  // namespace
 
 void register_checks(Napi::Env env, Napi::Object exports) {
@@ -79,6 +102,7 @@ void register_checks(Napi::Env env, Napi::Object exports) {
   checks.Set("policyLoss", Napi::Function::New(env, PolicyLoss, "policyLoss"));
   checks.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
   checks.Set("tokenLogprobs", Napi::Function::New(env, TokenLogprobs, "tokenLogprobs"));
+  checks.Set("fastLinear", Napi::Function::New(env, FastLinear, "fastLinear"));
   exports.Set("checks", checks);
 }
 
