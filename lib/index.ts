@@ -9,7 +9,7 @@ export type { MatmulOptions, MatmulResult, RuntimeInfo } from './runtime.js';
 export { Policy, PolicySession } from './model/policy.js';
 export type { PolicyOptions, ScoreOptions, ScoreResult } from './model/policy.js';
 export { loadPolicy, savePolicyFolder } from './model/load-policy.js';
-export { liveNativeSessions, trimNativeMemory } from './model/native-memory.js';
+export { blockCacheStats, liveNativeSessions, releaseBlockCache, trimNativeMemory } from './model/native-memory.js';
 export { DEFAULT_MAX_GENERATION_BATCH_TOKENS, DEFAULT_MAX_SCORE_BATCH_TOKENS, resolveTokenLimits } from './model/token-limits.js';
 export type { TokenLimits } from './model/token-limits.js';
 export type { GeneratedRow, GenerationSession, SamplingOptions, StopReason } from './model/generation-types.js';

@@ -272,6 +272,18 @@ export interface NativeBertEncoderClass {
 }
 
 /** The trainer's kernels on plain arrays, compared with slow references by the tests. */
+export interface NativeBlockCacheStats {
+  /** Freed tensor memory held for reuse. */
+  cachedBytes: number;
+  /** The most it holds (REXRAG_CPU_BLOCK_CACHE); 0 when the cache is off. */
+  budgetBytes: number;
+  /** Allocations of 64 KiB or more served from the cache, and those that needed new memory. */
+  hits: number;
+  misses: number;
+  /** Bytes freed by this call (release only). */
+  releasedBytes: number;
+}
+
 export interface NativeChecks {
   policyLoss(inputs: NativeLossCheckInputs, loss: NativeLossOptions): NativeLossCheck;
   adamwUpdate(inputs: NativeAdamwInputs): { params: Float32Array; expAvg: Float32Array; expAvgSq: Float32Array };
@@ -315,6 +327,8 @@ export interface NativeBinding {
   matmulBenchmark(options: MatmulOptions): Promise<MatmulResult>;
   /** Returns freed native heap to the system (glibc malloc_trim); true when memory was released. */
   trimNativeMemory(): boolean;
+  /** The CPU block cache's counters (native/core/block_cache.h); with `release` true it first frees every cached block. */
+  blockCache(release?: boolean): NativeBlockCacheStats;
   /** Generation sessions alive in native memory (created and not yet freed by dispose() or the finalizer). */
   liveSessions(): number;
   /** Rendezvous through rank 0's TCPStore; resolves when every rank has joined. */

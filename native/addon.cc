@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "core/block_cache.h"
 #include "core/runtime.h"
 #include "napi/checks.h"
 #include "napi/encoder.h"
@@ -23,6 +24,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (threshold != nullptr && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
     rexrag::fix_mmap_threshold(std::atol(threshold));
   }
+  // Freed tensor blocks are kept for reuse, up to a budget (default 1 GiB; 0 turns the cache off): page faults
+  // on fresh memory dominated small models' steps (README "Memory").
+  const char* cache = std::getenv("REXRAG_CPU_BLOCK_CACHE");
+  rexrag::install_block_cache(cache != nullptr ? std::atoll(cache) : int64_t{1} << 30);
   rexrag::napi::register_runtime(env, exports);
   rexrag::napi::register_policy(env, exports);
   rexrag::napi::register_session(env, exports);

@@ -5,6 +5,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -12,6 +14,11 @@
 #endif
 
 namespace rexrag {
+
+bool aten_kernels_requested() {
+  const char* choice = std::getenv("REXRAG_KERNELS");
+  return choice != nullptr && std::strcmp(choice, "aten") == 0;
+}
 
 #ifdef REXRAG_GEMM_KERNEL
 namespace {
@@ -141,7 +148,8 @@ void tile(const float* a, const float* b, float* c, int64_t m0, int64_t m1, int6
 }  // namespace
 
 bool gemm_available() {
-  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool supported =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !aten_kernels_requested();
   return supported;
 }
 

@@ -11,7 +11,10 @@
 
 namespace rexrag {
 
-/// Whether this CPU runs the kernel (x86-64 with AVX2 and FMA; AVX-512 when present).
+/// Whether the environment asks for ATen's kernels only (REXRAG_KERNELS=aten): an A/B switch and an escape hatch.
+bool aten_kernels_requested();
+
+/// Whether this CPU runs the kernel (x86-64 with AVX2 and FMA; AVX-512 when present) and it is not switched off.
 bool gemm_available();
 
 /// c (M, N) = a (M, K) · b (N, K)ᵀ, all row-major and contiguous. Call only when gemm_available().

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/attention_kernel.h"
 #include "core/errors.h"
 #include "core/fast_linear.h"
 
@@ -89,6 +90,7 @@ at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
     k = cache_k.narrow(2, 0, cache->length + steps);  // (B, nKV, S, D)
     v = cache_v.narrow(2, 0, cache->length + steps);  // (B, nKV, S, D)
   }
+  if (fused_attention_applies(q, k, v)) return o_proj(fused_attention(q, k, v, bias));
   // Grouped-query attention without repeating K/V: query head h reads kv head h / group, as HF's repeat_kv.
   at::Tensor q_grouped = q.reshape({batch, num_kv_heads, group * steps, head_dim});             // (B, nKV, g·T, D)
   at::Tensor scores = at::matmul(q_grouped, k.transpose(2, 3)) / std::sqrt(double(head_dim));  // (B, nKV, g·T, S)

@@ -129,8 +129,8 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
         auto [column, inside] = targets_in_slice(t, v0, width);
         dz.scatter_add_(1, column, g_logp * inside.unsqueeze(-1).to(at::kFloat));
         if (temperature != 1.0) dz.div_(temperature);  // d(z / T) / dz
-        grad_h.add_(matmul_abt(dz, w.to(at::kFloat).t()));                   // (c, H)
-        grad_weight.narrow(0, v0, width).add_(matmul_abt(dz.t(), h32.t()));  // (w, H)
+        grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
+        grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
       }
       grad_hidden.narrow(0, start, size).copy_(grad_h);
     }

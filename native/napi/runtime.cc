@@ -1,7 +1,9 @@
-// N-API wrappers for core/runtime.h: runtimeInfo, setNumThreads, matmulBenchmark (async), trimNativeMemory;
+// N-API wrappers for core/runtime.h: runtimeInfo, setNumThreads, matmulBenchmark (async), trimNativeMemory,
+// blockCache (core/block_cache.h);
 // and liveSessions (core/session.h), the count that shows finalizers free undisposed sessions.
 #include "napi/runtime.h"
 
+#include "core/block_cache.h"
 #include "core/runtime.h"
 #include "core/session.h"
 #include "napi/worker.h"
@@ -46,6 +48,20 @@ Napi::Value SetErrorClassJs(const Napi::CallbackInfo& info) {
 
 Napi::Value TrimNativeMemoryJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), trim_native_memory());
+}
+
+Napi::Value BlockCacheJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool release = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  const int64_t released = release ? release_block_cache() : 0;
+  const BlockCacheStats stats = block_cache_stats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("cachedBytes", static_cast<double>(stats.cached_bytes));
+  out.Set("budgetBytes", static_cast<double>(stats.budget_bytes));
+  out.Set("hits", static_cast<double>(stats.hits));
+  out.Set("misses", static_cast<double>(stats.misses));
+  out.Set("releasedBytes", static_cast<double>(released));
+  return out;
 }
 
 Napi::Value LiveSessionsJs(const Napi::CallbackInfo& info) {
@@ -97,6 +113,7 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreadsJs, "setNumThreads"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClassJs, "setErrorClass"));
   exports.Set("trimNativeMemory", Napi::Function::New(env, TrimNativeMemoryJs, "trimNativeMemory"));
+  exports.Set("blockCache", Napi::Function::New(env, BlockCacheJs, "blockCache"));
   exports.Set("liveSessions", Napi::Function::New(env, LiveSessionsJs, "liveSessions"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmarkJs, "matmulBenchmark"));
 }
