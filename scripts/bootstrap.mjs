@@ -36,7 +36,7 @@ function commandExists(command) {
 }
 
 /** Hash of file paths and contents below the given roots (files or folders), in a stable order. */
-function hashTree(paths, extra = '') {
+function hashTree(paths, extra = '', keep = () => true) {
   const hash = createHash('sha256');
   hash.update(extra);
   const visit = (path) => {
@@ -44,7 +44,7 @@ function hashTree(paths, extra = '') {
     const stats = statSync(path);
     if (stats.isDirectory()) {
       for (const name of readdirSync(path).sort()) visit(join(path, name));
-    } else {
+    } else if (keep(path)) {
       hash.update(relative(root, path));
       hash.update(readFileSync(path));
     }
@@ -133,7 +133,8 @@ function ensureAddon() {
 // 4. TypeScript, recompiled only when a source or the config changed.
 function ensureTypeScript() {
   const stamp = join(root, 'dist', '.rexrag-ts-stamp');
-  const digest = hashTree(['lib', 'test', 'benchmarks', 'tsconfig.json'], process.version);
+  // Only what tsc reads: a benchmark run's results files or a Python reference do not make dist stale.
+  const digest = hashTree(['lib', 'test', 'benchmarks', 'tsconfig.json'], process.version, (path) => /\.(ts|json)$/.test(path) && !path.includes(`${join('benchmarks', 'results')}`));
   if (existsSync(join(root, 'dist', 'lib', 'index.js')) && stampMatches(stamp, digest)) return;
   log('compiling TypeScript');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);

@@ -1,5 +1,5 @@
-// Implements block_cache.h. Each cached block carries a 64-byte header holding its size class, so the deleter
-// needs no lookup; the data after it keeps c10's 64-byte alignment.
+// Implements block_cache.h. Every block carries a 64-byte header holding its size (its size class when it is
+// cacheable), so the deleter needs no lookup; the data after it keeps c10's 64-byte alignment.
 #include "core/block_cache.h"
 
 #include <c10/core/Allocator.h>
@@ -31,20 +31,19 @@ class BlockCache final : public c10::Allocator {
 
   c10::DataPtr allocate(size_t n) const override {
     const c10::Device cpu(c10::DeviceType::CPU);
-    if (n < kSmallest) {
-      void* data = c10::alloc_cpu(n);
-      return {data, data, &c10::free_cpu, cpu};
-    }
-    const size_t size = size_class(n);
-    void* base = take(size);
+    // Small blocks keep their exact size (malloc's bins reuse them); the header marks them not cacheable.
+    const size_t size = n < kSmallest ? n : size_class(n);
+    void* base = n < kSmallest ? nullptr : take(size);
     if (base == nullptr) {
       base = c10::alloc_cpu(size + kHeader);
       *static_cast<size_t*>(base) = size;
     }
-    return {static_cast<char*>(base) + kHeader, base, &give_back, cpu};
+    // The context is the data pointer itself, as raw_allocate() (used inside some ATen kernels) requires.
+    void* data = static_cast<char*>(base) + kHeader;
+    return {data, data, &give_back, cpu};
   }
 
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &give_back; }
 
   int64_t release() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -79,10 +78,11 @@ class BlockCache final : public c10::Allocator {
     return base;
   }
 
-  static void give_back(void* base) {
+  static void give_back(void* data) {
+    void* base = static_cast<char*>(data) - kHeader;
     const size_t size = *static_cast<size_t*>(base);
     BlockCache& cache = *instance;
-    {
+    if (size >= kSmallest) {
       std::lock_guard<std::mutex> lock(cache.mutex_);
       if (cache.cached_ + static_cast<int64_t>(size) <= cache.budget_) {
         cache.free_[size].push_back(base);

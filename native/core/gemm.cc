@@ -45,6 +45,20 @@ inline void finish(const Block& p, int i, int j, int64_t k, float sum) {
   out = p.accumulate ? out + sum : sum;
 }
 
+/// The sums of four vectors at once, (Σa0, Σa1, Σa2, Σa3): a transposing add tree, about a quarter of the
+/// instructions of four separate reductions, which matters when K is short (the lab's 128).
+__attribute__((target("avx512f"))) inline __m128 sum4_avx512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+  // Per 128-bit lane: (a0 a1 a0 a1) and (a2 a3 a2 a3) pair sums, then (a0 a1 a2 a3).
+  const __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+  const __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+  const __m512d d01 = _mm512_castps_pd(s01), d23 = _mm512_castps_pd(s23);
+  const __m512 lanes = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d01, d23)),
+                                     _mm512_castpd_ps(_mm512_unpackhi_pd(d01, d23)));
+  const __m256 half = _mm256_add_ps(_mm512_castps512_ps256(lanes),
+                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lanes), 1)));
+  return _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+}
+
 template <int Rows, int Outputs>
 __attribute__((target("avx512f"))) void block_avx512(const Block& p) {
   __m512 acc[Rows][Outputs];
@@ -64,8 +78,15 @@ __attribute__((target("avx512f"))) void block_avx512(const Block& p) {
       for (int i = 0; i < Rows; ++i) acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);
     }
   }
-  for (int i = 0; i < Rows; ++i)
-    for (int j = 0; j < Outputs; ++j) finish(p, i, j, k, _mm512_reduce_add_ps(acc[i][j]));
+  for (int i = 0; i < Rows; ++i) {
+    if constexpr (Outputs == 4) {
+      float sums[4];
+      _mm_storeu_ps(sums, sum4_avx512(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+      for (int j = 0; j < 4; ++j) finish(p, i, j, k, sums[j]);
+    } else {
+      for (int j = 0; j < Outputs; ++j) finish(p, i, j, k, _mm512_reduce_add_ps(acc[i][j]));
+    }
+  }
 }
 
 __attribute__((target("avx2,fma"))) inline float sum_avx2(__m256 v) {
