@@ -19,6 +19,7 @@ namespace rexrag {
 namespace {
 
 constexpr float kMaskedBelow = -1e29f;  // the callers' additive mask uses -1e30
+constexpr int64_t kMaxQueries = 4;      // queries per row up to which the fused pass is used
 
 float dot_plain(const float* a, const float* b, int64_t n) {
   float sum = 0;
@@ -73,6 +74,9 @@ VectorOps vector_ops() {
 bool fused_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   static const bool switched_off = aten_kernels_requested();
   if (switched_off) return false;
+  // Few queries per row (decoding): one pass wins. Long prefills and scoring do better on BLAS's batched
+  // products, whose blocking amortises the packing that a single query cannot.
+  if (q.dim() != 4 || q.size(2) > kMaxQueries) return false;
   for (const at::Tensor* t : {&q, &k, &v}) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->dim() != 4 || t->stride(3) != 1) return false;
   }

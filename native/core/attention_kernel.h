@@ -1,4 +1,4 @@
-// Grouped-query attention in one pass for inference (generation and no-grad scoring): for each (row, head,
+// Grouped-query attention in one pass for decoding: for each (row, head,
 // query) the scores against the allowed keys, their softmax and the weighted sum of values, read straight from
 // the KV cache's strided storage. ATen's path does the same with two batched matmuls, which on the CPU become one
 // small BLAS call per (row, head), each packing its operands: at decode time, with 80 rows, that packing was a
@@ -9,7 +9,8 @@
 
 namespace rexrag {
 
-/// Whether fused_attention takes these operands: float32 CPU tensors, no autograd, last dimension contiguous.
+/// Whether fused_attention takes these operands: float32 CPU tensors, no autograd, last dimension contiguous, and
+/// at most a few queries per row (decoding; longer prefills and scoring are faster on ATen's batched matmuls).
 bool fused_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 /// q (B, nH, T, D), k and v (B, nKV, S, D) with nH a multiple of nKV (query head h reads kv head h / (nH / nKV)),
