@@ -62,6 +62,10 @@ export const stepConfigSchema = z
     logitChunk: logitChunkSchema,
     shuffle: z.boolean().default(false),
     seed: z.number().int().min(0).default(0),
+    recompute: z
+      .boolean()
+      .default(false)
+      .describe('activation recomputation: each decoder layer keeps only its input and is run again in the backward pass (less memory on long rows, about one more forward pass of compute)'),
   })
   .strict();
 

@@ -40,6 +40,7 @@ struct StepOptions {
   int64_t logit_chunk;         // rows per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
   bool shuffle;
   uint64_t seed;
+  bool recompute;              // each decoder layer keeps only its input and is recomputed in the backward pass
 };
 
 }  // namespace rexrag

@@ -195,10 +195,12 @@ DeviceInputs to_device(const MicroBatch& micro, at::Device device) {
   return in;
 }
 
-/// Log-probs (and entropies) of the loss tokens under `model`: hidden states, then the chunked LM-head kernel.
+/// Log-probs (and entropies) of the loss tokens under `model`: hidden states (each layer recomputed in the
+/// backward pass with `recompute`), then the chunked LM-head kernel.
 std::pair<at::Tensor, at::Tensor> loss_token_logprobs(Qwen2ForCausalLMImpl& model, const DeviceInputs& in,
-                                                      int64_t logit_chunk, double temperature, bool with_entropy) {
-  at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, nullptr);  // (B, T, H)
+                                                      int64_t logit_chunk, double temperature, bool with_entropy,
+                                                      bool recompute) {
+  at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, nullptr, recompute);  // (B, T, H)
   at::Tensor predicting = hidden.index({in.batch_index, in.position - 1});               // (N, H)
   return token_logprobs(predicting, model.lm_head_weight(), in.targets, logit_chunk, temperature, with_entropy);
 }
@@ -261,7 +263,8 @@ struct Trainer::State {
   /// The frozen reference's log-probs of a micro-batch's loss tokens.
   at::Tensor reference_logps(const DeviceInputs& in, int64_t logit_chunk) {
     torch::NoGradGuard no_grad;
-    return loss_token_logprobs(*reference->state().model, in, logit_chunk, loss.temperature, /*with_entropy=*/false)
+    return loss_token_logprobs(*reference->state().model, in, logit_chunk, loss.temperature, /*with_entropy=*/false,
+                               /*recompute=*/false)
         .first;
   }
 
@@ -288,8 +291,8 @@ struct Trainer::State {
             .to(state.device);
       };
       LossInputs inputs;
-      std::tie(inputs.logp, inputs.entropy) =
-          loss_token_logprobs(*state.model, in, options.logit_chunk, loss.temperature, /*with_entropy=*/true);
+      std::tie(inputs.logp, inputs.entropy) = loss_token_logprobs(*state.model, in, options.logit_chunk, loss.temperature,
+                                                                  /*with_entropy=*/true, options.recompute);
       inputs.behaviour = on_policy ? inputs.logp.detach() : select(batch.behaviour_logps);
       inputs.advantages = select(batch.advantages);
       inputs.row = in.batch_index;
