@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/autocast.h"
+
 namespace rexrag {
 namespace {
 
@@ -24,6 +26,7 @@ struct LayerCall : torch::CustomClassHolder {
   Qwen2DecoderLayerImpl* layer = nullptr;
   at::Tensor cos, sin, bias;
   std::vector<at::Tensor> parameters;  // those that require grad, in layer.parameters() order
+  AutocastState autocast;              // the forward pass's, so the recomputation rounds as it did
 
   at::Tensor run(const at::Tensor& x) const { return layer->forward(x, cos, sin, bias, nullptr, 0); }
 };
@@ -47,6 +50,9 @@ struct RecomputedLayerFunction : torch::autograd::Function<RecomputedLayerFuncti
     at::Tensor out;
     {
       torch::autograd::AutoGradMode grad_on(true);  // the engine runs backward functions with gradients off
+      // The trainer calls backward outside its autocast scope, so autocast's weight-cast cache starts empty here
+      // (a copy cached during the no-grad forward pass would carry no gradient to the weights).
+      AutocastScope autocast(x.device().type(), call.autocast);
       out = call.run(x);
     }
     variable_list inputs{x};
@@ -68,6 +74,7 @@ at::Tensor recomputed_layer(Qwen2DecoderLayerImpl& layer, const at::Tensor& x, c
   call->cos = cos;
   call->sin = sin;
   call->bias = bias;
+  call->autocast = AutocastState::current(x.device().type());
   for (const at::Tensor& parameter : layer.parameters()) {
     if (parameter.requires_grad()) call->parameters.push_back(parameter);
   }

@@ -13,6 +13,7 @@
 #include <numeric>
 #include <tuple>
 
+#include "core/autocast.h"
 #include "core/errors.h"
 #include "core/optimizer.h"
 #include "core/policy_loss.h"
@@ -291,8 +292,13 @@ struct Trainer::State {
             .to(state.device);
       };
       LossInputs inputs;
-      std::tie(inputs.logp, inputs.entropy) = loss_token_logprobs(*state.model, in, options.logit_chunk, loss.temperature,
-                                                                  /*with_entropy=*/true, options.recompute);
+      {
+        // The policy's forward pass under the step's autocast; the loss below and the backward pass run outside
+        // it, as with torch.autocast (backward ops take the dtypes the forward pass saved).
+        AutocastScope autocast(state.device.type(), {options.autocast == Autocast::BFloat16, at::kBFloat16});
+        std::tie(inputs.logp, inputs.entropy) = loss_token_logprobs(
+            *state.model, in, options.logit_chunk, loss.temperature, /*with_entropy=*/true, options.recompute);
+      }
       inputs.behaviour = on_policy ? inputs.logp.detach() : select(batch.behaviour_logps);
       inputs.advantages = select(batch.advantages);
       inputs.row = in.batch_index;
@@ -417,6 +423,8 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   require(batch.sequence_ratio.empty() || batch.sequence_ratio.size() == batch.lengths.size(),
           "sequenceRatio must have one flag per row");
   require(options.micro_batch_tokens >= 1 && options.logit_chunk >= 1, "microBatchTokens and logitChunk must be >= 1");
+  require(options.autocast == Autocast::Off || state_->policy->state().dtype == at::kFloat,
+          "autocast: 'bfloat16' trains float32 master weights and needs a policy whose dtype is float32");
   const std::vector<int64_t> starts = row_starts(batch, state_->policy->config().vocab_size);
   require(!batch.ref_logps.empty() || state_->loss.kl_type == KlType::None || state_->reference != nullptr,
           "refLogps were not given and this trainer keeps no reference model");

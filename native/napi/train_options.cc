@@ -41,6 +41,7 @@ StepOptions read_step(const Fields& step) {
   out.shuffle = step.boolean("shuffle");
   out.seed = static_cast<uint64_t>(step.integer("seed"));
   out.recompute = step.boolean("recompute");
+  out.autocast = step.choice<Autocast>("autocast", {{"off", Autocast::Off}, {"bfloat16", Autocast::BFloat16}});
   return out;
 }
 
