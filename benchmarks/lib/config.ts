@@ -125,6 +125,8 @@ export interface Sizes {
     optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number };
     logitChunk: number;
     tolerance: { lossAbs: number; gradNormRel: number; updateCosine: number };
+    /** The same check between the two sides' bfloat16 autocast updates, which round differently. */
+    autocastTolerance: { lossAbs: number; gradNormRel: number; updateCosine: number };
   };
   /** One whole RL step at the lab's shape: multi-turn rollouts, scoring, one update. */
   labStep: {
@@ -147,6 +149,15 @@ export interface Sizes {
     efSearchSweep: number[];
   };
 }
+
+/**
+ * rexrag's and PyTorch's bfloat16 autocast updates round at different places (rexrag's LM head works in vocabulary
+ * slices and sums their products in float32, PyTorch's on the full logits), so their first updates agree only to
+ * bfloat16 precision, 2^-9 ≈ 2e-3 relative per rounding (measured on both quick shapes: |Δloss| <= 3e-7,
+ * grad-norm 2e-4 relative, update cosine 0.9992). The bounds allow a few roundings; Adam's first step is about
+ * lr·sign(g), so gradients that are zero up to rounding lower the update cosine.
+ */
+const AUTOCAST_TOLERANCE = { lossAbs: 1e-3, gradNormRel: 1e-2, updateCosine: 0.99 };
 
 /** The sizes of a run. `quick` shrinks every workload so the whole suite runs in a few minutes. */
 export function benchmarkSizes(quick: boolean, threads: number): Sizes {
@@ -187,6 +198,7 @@ export function benchmarkSizes(quick: boolean, threads: number): Sizes {
       optimizer: { lr: 1e-6, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1.0 },
       logitChunk: 256,
       tolerance: { lossAbs: 1e-4, gradNormRel: 1e-3, updateCosine: 0.99 },
+      autocastTolerance: AUTOCAST_TOLERANCE,
     },
     // The lab's step: 16 questions x 5 rollouts, up to 4 turns of 24 tokens with ~20-token passages between.
     labStep: { rows: 80, promptTokens: 12, turns: 4, newTokens: 24, observationTokens: 20, temperature: 1, rounds: 2, steps: quick ? 2 : 4 },

@@ -2,6 +2,9 @@
 # vocabulary, gather, the clipped policy loss with k3 KL (verl core_algos semantics, token-mean over loss
 # tokens), backward, clip_grad_norm_, torch.optim.AdamW. The first update starts from the weights rexrag
 # started from and must match rexrag's (loss, gradient norm and the parameter update); then updates are timed.
+# With task["autocast"] == "bfloat16" the forward pass runs under torch.autocast("cpu", dtype=torch.bfloat16)
+# and the backward pass outside it, as PyTorch recommends; weights and optimizer state stay float32.
+import contextlib
 import math
 
 import torch
@@ -27,9 +30,17 @@ def grpo_loss(model, batch, loss_options):
     return ((pg + loss_options["klCoef"] * kl) * mask).sum() / mask.sum()
 
 
+def forward_precision(task):
+    """The autocast region of the forward pass: bfloat16 autocast, or nothing (float32)."""
+    if task.get("autocast", "off") == "bfloat16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def grpo_update(model, optimizer, batch, task):
     optimizer.zero_grad(set_to_none=True)
-    loss = grpo_loss(model, batch, task["loss"])
+    with forward_precision(task):
+        loss = grpo_loss(model, batch, task["loss"])
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), task["optimizer"]["maxGradNorm"])
     optimizer.step()

@@ -1,8 +1,10 @@
 // One GRPO update (forward, backward, gradient clipping, AdamW) on the same batch and weights: rexrag's trainer
-// step against the plain PyTorch update. The first update of each side starts from the same weights and must
-// agree (loss, gradient norm, and the direction of the parameter update) before later updates are timed.
-// tokens/s counts every token of the batch; memory is the peak resident set of the whole process during the
-// updates (weights, gradients, AdamW moments and activations), each side in its own fresh process.
+// step against the plain PyTorch update, in float32 and again with bfloat16 autocast on both sides (rexrag's
+// `autocast: 'bfloat16'` step option against torch.autocast("cpu", dtype=torch.bfloat16) around the forward
+// pass). The first update of each side starts from the same weights and must agree (loss, gradient norm, and the
+// direction of the parameter update) before later updates are timed. tokens/s counts every token of the batch;
+// memory is the peak resident set of the whole process during the updates (weights, gradients, AdamW moments
+// and activations), each side in its own fresh process.
 import { join } from 'node:path';
 
 import { Policy } from '../../lib/model/policy.js';
@@ -19,9 +21,13 @@ import { ensureParity } from './parity.js';
 
 type GrpoSizes = Sizes['grpo'];
 
+type Autocast = 'off' | 'bfloat16';
+
 interface GrpoTask extends GrpoSizes {
   config: NativeQwen2Config;
   seed: number;
+  /** The step's autocast option (the PyTorch side wraps its forward pass in torch.autocast for 'bfloat16'). */
+  autocast: Autocast;
   /** Where to save the weights after the first update, for the reference's check; null: do not save. */
   weightsAfter: string | null;
 }
@@ -59,7 +65,7 @@ export async function measureGrpo(task: GrpoTask): Promise<Record<string, unknow
   const trainer = await GrpoTrainer.create(policy, { reference: 'none', loss: task.loss, optimizer: task.optimizer });
   const batch = await makeBatch(policy, task);
   const trajectories: TrajectoryBatch = { ...batch };
-  const stepOptions = { microBatchTokens: task.rows * task.tokens, logitChunk: task.logitChunk };
+  const stepOptions = { microBatchTokens: task.rows * task.tokens, logitChunk: task.logitChunk, autocast: task.autocast };
   const resident = rssBytes();
   resetPeakRss();
   const first = await trainer.step(trajectories, stepOptions);
@@ -96,79 +102,119 @@ function fasterOf(kept: Record<string, unknown> | undefined, answer: Record<stri
   return speed !== null && keptSpeed !== null && speed > keptSpeed ? { ...kept, tokensPerSecond: speed, seconds: answer.seconds } : kept;
 }
 
+interface Compared {
+  rex: Record<string, unknown> | undefined;
+  py: Record<string, unknown> | undefined;
+  /** The first update's agreement, for the figure notes. */
+  checkText: string;
+  /** false when the first updates disagreed (nothing timed on the PyTorch side). */
+  agreed: boolean;
+}
+
+/**
+ * Rounds of fresh rexrag and PyTorch processes doing the same updates with `autocast`: round 1 checks the first
+ * update against `tolerance`; every round times updates, and the faster answer of each side is kept.
+ */
+async function compareUpdates(context: BenchContext, shape: ModelShape, task: GrpoTask, tolerance: GrpoSizes['tolerance']): Promise<Compared> {
+  const sizes = context.sizes.grpo;
+  const tag = task.autocast === 'off' ? '' : ` (autocast ${task.autocast})`;
+  const parity = await ensureParity(context, shape);
+  const out: Compared = { rex: undefined, py: undefined, checkText: '', agreed: true };
+  for (let round = 1; round <= sizes.rounds; round++) {
+    context.log(`grpo ${shape.id}${tag}: rexrag (round ${round}/${sizes.rounds})`);
+    const ours = await runRexragChild({ workload: 'grpo', ...task, weightsAfter: round === 1 ? task.weightsAfter : null }, context.sizes.threads);
+    if (!ours.ok) {
+      context.notes.push(`grpo ${shape.id}${tag} (rexrag): ${ours.error}`);
+      break;
+    }
+    out.rex = fasterOf(out.rex, ours);
+    if (!parity.checked) continue;
+    context.log(`grpo ${shape.id}${tag}: PyTorch reference (round ${round}/${sizes.rounds})`);
+    const theirs = await runPythonChild(
+      'grpo',
+      {
+        config: shape.config, weights: weightsPath(context, shape), rexragWeightsAfter: round === 1 ? task.weightsAfter : null,
+        batch: ours.batch, loss: sizes.loss, optimizer: sizes.optimizer, autocast: task.autocast,
+        timedUpdates: task.timedUpdates, rexragFirstUpdate: ours.firstUpdate, tolerance,
+      },
+      context.sizes.threads,
+    );
+    if (!theirs.ok) {
+      context.notes.push(`grpo ${shape.id}${tag} (PyTorch): ${theirs.error}`);
+      break;
+    }
+    if (round === 1) {
+      const checks = (theirs.checks ?? {}) as Record<string, number>;
+      out.checkText = `first update vs PyTorch${tag}: |Δloss| ${checks.lossAbsDiff?.toExponential(1)}, grad-norm rel ${checks.gradNormRelDiff?.toExponential(1)}, update cosine ${checks.updateCosine?.toFixed(5)}`;
+      if (theirs.passed !== true) {
+        context.notes.push(`grpo ${shape.id}${tag}: the first update differs from rexrag's (${out.checkText}); not timed`);
+        out.agreed = false;
+        return out;
+      }
+    }
+    out.py = fasterOf(out.py, theirs);
+  }
+  return out;
+}
+
+const mib = (answer: Record<string, unknown> | undefined) => {
+  const bytes = numberField(answer, 'peakBytes');
+  return bytes === null ? null : bytes / MiB;
+};
+
 async function runShape(context: BenchContext, shape: ModelShape): Promise<void> {
   const sizes = context.sizes.grpo;
   const task: GrpoTask = {
     ...sizes,
     config: shape.config,
     seed: shape.seed,
+    autocast: 'off',
     weightsAfter: join(context.tempDir, `${shape.id}-after-grpo.safetensors`),
     timedUpdates: sizes.timedUpdates * shape.repeatScale,
   };
   const label = `${sizes.rows} rows x ${sizes.tokens} tokens (${sizes.tokens - sizes.promptTokens} trained)`;
-  const parity = await ensureParity(context, shape);
-  // Round 1 checks the first update against rexrag's; later rounds (alternating sides) only time updates.
-  let rex: Record<string, unknown> | undefined;
-  let py: Record<string, unknown> | undefined;
-  let checkText = '';
-  for (let round = 1; round <= sizes.rounds; round++) {
-    context.log(`grpo ${shape.id}: rexrag (round ${round}/${sizes.rounds})`);
-    const ours = await runRexragChild({ workload: 'grpo', ...task, weightsAfter: round === 1 ? task.weightsAfter : null }, context.sizes.threads);
-    if (!ours.ok) {
-      context.notes.push(`grpo ${shape.id} (rexrag): ${ours.error}`);
-      break;
-    }
-    rex = fasterOf(rex, ours);
-    if (!parity.checked) continue;
-    context.log(`grpo ${shape.id}: PyTorch reference (round ${round}/${sizes.rounds})`);
-    const theirs = await runPythonChild(
-      'grpo',
-      {
-        config: shape.config, weights: weightsPath(context, shape), rexragWeightsAfter: round === 1 ? task.weightsAfter : null,
-        batch: ours.batch, loss: sizes.loss, optimizer: sizes.optimizer,
-        timedUpdates: task.timedUpdates, rexragFirstUpdate: ours.firstUpdate, tolerance: sizes.tolerance,
-      },
-      context.sizes.threads,
-    );
-    if (!theirs.ok) {
-      context.notes.push(`grpo ${shape.id} (PyTorch): ${theirs.error}`);
-      break;
-    }
-    if (round === 1) {
-      const checks = (theirs.checks ?? {}) as Record<string, number>;
-      checkText = `first update vs PyTorch: |Δloss| ${checks.lossAbsDiff?.toExponential(1)}, grad-norm rel ${checks.gradNormRelDiff?.toExponential(1)}, update cosine ${checks.updateCosine?.toFixed(5)}`;
-      if (theirs.passed !== true) {
-        context.notes.push(`grpo ${shape.id}: the first update differs from rexrag's (${checkText}); not timed`);
-        context.figures.push(single(`grpo/${shape.id}`, 'tokens/s', null, { note: 'not timed: updates differ' }));
-        return;
-      }
-    }
-    py = fasterOf(py, theirs);
-  }
-  const mib = (answer: Record<string, unknown> | undefined) => {
-    const bytes = numberField(answer, 'peakBytes');
-    return bytes === null ? null : bytes / MiB;
-  };
-  context.figures.push(
-    compared(`grpo/${shape.id}/update_tokens_per_s`, 'tokens/s', numberField(rex, 'tokensPerSecond'), numberField(py, 'tokensPerSecond'), 'higher', {
-      target: ratioAtLeast(1.2),
-      note: `${label}; ${checkText}`,
-    }),
-    compared(`grpo/${shape.id}/peak_memory`, 'MiB', mib(rex), mib(py), 'lower', { target: ratioAtLeast(1), note: 'whole process (VmHWM) during updates' }),
-  );
-  const limit = context.limits.matmulGflops;
-  if (limit) {
-    const flops = trainingFlopsPerToken(shape.config, sizes.tokens);
-    const share = (answer: Record<string, unknown> | undefined) => {
-      const tps = numberField(answer, 'tokensPerSecond');
-      return tps === null ? null : (tps * flops) / 1e9 / limit;
-    };
+  const fp32 = await compareUpdates(context, shape, task, sizes.tolerance);
+  if (!fp32.agreed) {
+    context.figures.push(single(`grpo/${shape.id}`, 'tokens/s', null, { note: 'not timed: updates differ' }));
+  } else {
+    const { rex, py, checkText } = fp32;
     context.figures.push(
-      compared(`grpo/${shape.id}/flops_use`, 'of limit', share(rex), share(py), 'higher', {
-        note: `${(flops / 1e9).toFixed(2)} GFLOP/token (6N + 12LHT) / ${limit.toFixed(0)} GFLOP/s`,
+      compared(`grpo/${shape.id}/update_tokens_per_s`, 'tokens/s', numberField(rex, 'tokensPerSecond'), numberField(py, 'tokensPerSecond'), 'higher', {
+        target: ratioAtLeast(1.2),
+        note: `${label}; ${checkText}`,
       }),
+      compared(`grpo/${shape.id}/peak_memory`, 'MiB', mib(rex), mib(py), 'lower', { target: ratioAtLeast(1), note: 'whole process (VmHWM) during updates' }),
     );
+    const limit = context.limits.matmulGflops;
+    if (limit) {
+      const flops = trainingFlopsPerToken(shape.config, sizes.tokens);
+      const share = (answer: Record<string, unknown> | undefined) => {
+        const tps = numberField(answer, 'tokensPerSecond');
+        return tps === null ? null : (tps * flops) / 1e9 / limit;
+      };
+      context.figures.push(
+        compared(`grpo/${shape.id}/flops_use`, 'of limit', share(rex), share(py), 'higher', {
+          note: `${(flops / 1e9).toFixed(2)} GFLOP/token (6N + 12LHT) / ${limit.toFixed(0)} GFLOP/s`,
+        }),
+      );
+    }
   }
+  // bfloat16 autocast on both sides: the same batch and weights, its own rows, no target.
+  const bf16Task: GrpoTask = { ...task, autocast: 'bfloat16', weightsAfter: join(context.tempDir, `${shape.id}-after-grpo-bf16.safetensors`) };
+  const bf16 = await compareUpdates(context, shape, bf16Task, sizes.autocastTolerance);
+  if (!bf16.agreed) {
+    context.figures.push(single(`grpo/${shape.id}/autocast`, 'tokens/s', null, { note: 'not timed: autocast updates differ' }));
+    return;
+  }
+  const ownFp32 = numberField(fp32.rex, 'tokensPerSecond');
+  context.figures.push(
+    compared(`grpo/${shape.id}/autocast_update_tokens_per_s`, 'tokens/s', numberField(bf16.rex, 'tokensPerSecond'), numberField(bf16.py, 'tokensPerSecond'), 'higher', {
+      note: `bfloat16 autocast vs torch.autocast; ${label}; rexrag float32 ${ownFp32 === null ? '-' : ownFp32.toFixed(1)} tokens/s; ${bf16.checkText}`,
+    }),
+    compared(`grpo/${shape.id}/autocast_peak_memory`, 'MiB', mib(bf16.rex), mib(bf16.py), 'lower', {
+      note: `bfloat16 autocast vs torch.autocast; whole process (VmHWM) during updates; rexrag float32 ${mib(fp32.rex)?.toFixed(0) ?? '-'} MiB`,
+    }),
+  );
 }
 
 export const grpoWorkload: Workload = {

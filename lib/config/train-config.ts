@@ -62,6 +62,14 @@ export const stepConfigSchema = z
     logitChunk: logitChunkSchema,
     shuffle: z.boolean().default(false),
     seed: z.number().int().min(0).default(0),
+    recompute: z
+      .boolean()
+      .default(false)
+      .describe('activation recomputation: each decoder layer keeps only its input and is run again in the backward pass (less memory on long rows, about one more forward pass of compute)'),
+    autocast: z
+      .enum(['off', 'bfloat16'])
+      .default('off')
+      .describe("'bfloat16': the training pass's matmuls (linear projections, attention, LM head) run in bfloat16 as under torch.autocast, while weights, gradients, AdamW state, norms, softmax and the loss stay float32; needs a float32 policy"),
   })
   .strict();
 

@@ -8,6 +8,7 @@
 #include "core/attention_kernel.h"
 #include "core/errors.h"
 #include "core/fast_linear.h"
+#include "core/recompute.h"
 
 namespace rexrag {
 namespace {
@@ -156,7 +157,7 @@ at::Tensor Qwen2ForCausalLMImpl::logits(const at::Tensor& hidden) const {
 }
 
 at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::Tensor& positions,
-                                               const at::Tensor& key_allowed, LayerCache* cache) {
+                                               const at::Tensor& key_allowed, LayerCache* cache, bool recompute) {
   const int64_t layer_count = static_cast<int64_t>(model->layers->size());
   at::Tensor x = model->embed_tokens(ids);                                               // (B, T, H)
   at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;                  // (B, T, D/2)
@@ -167,8 +168,10 @@ at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::
                         .masked_fill(key_allowed.logical_not(), -1e30)
                         .view({key_allowed.size(0), 1, 1, key_allowed.size(1), key_allowed.size(2)});  // (B,1,1,T,S)
   TORCH_CHECK(cache == nullptr || static_cast<int64_t>(cache->k.size()) == layer_count, "cache has wrong layer count");
+  TORCH_CHECK(cache == nullptr || !recompute, "layer recomputation is for training passes, without a KV cache");
   for (int64_t l = 0; l < layer_count; ++l) {
-    x = model->layers->ptr<Qwen2DecoderLayerImpl>(l)->forward(x, cos, sin, bias, cache, l);
+    Qwen2DecoderLayerImpl& layer = *model->layers->ptr<Qwen2DecoderLayerImpl>(l);
+    x = recompute ? recomputed_layer(layer, x, cos, sin, bias) : layer.forward(x, cos, sin, bias, cache, l);
   }
   if (cache != nullptr) cache->length += ids.size(1);
   return model->norm(x);

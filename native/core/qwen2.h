@@ -89,9 +89,11 @@ struct Qwen2ForCausalLMImpl : torch::nn::Module {
 
   /// Final-norm hidden states (B, T, H) for ids (B, T) at positions (B, T). `key_allowed` (B, T, S) is true
   /// where a query may attend to a key, S = cache length + T. With a cache, the new keys and values are
-  /// written into it and its length grows by T (its capacity must allow it).
+  /// written into it and its length grows by T (its capacity must allow it). With `recompute` (training, no
+  /// cache), each decoder layer keeps only its input for the backward pass and is run again there
+  /// (recompute.h).
   at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& key_allowed,
-                           LayerCache* cache);
+                           LayerCache* cache, bool recompute);
   /// Moves parameters to `device` as `dtype`; the rotary frequencies stay float32.
   void to_device(const at::Device& device, at::ScalarType dtype);
   /// The LM head matrix (V, H): lm_head.weight, or the input embedding when tied.

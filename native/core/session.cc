@@ -202,7 +202,8 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
   at::Tensor allowed = at::cat({key_valid.narrow(1, 0, cached_width).unsqueeze(1).expand({batch, pending_width, cached_width}),
                                 causal.unsqueeze(0) & pending_valid.unsqueeze(1)},
                                2);  // (B, P, C + P)
-  at::Tensor hidden = model.hidden_states(ids.to(policy.device), positions.to(policy.device), allowed, &cache);
+  at::Tensor hidden = model.hidden_states(ids.to(policy.device), positions.to(policy.device), allowed, &cache,
+                                          /*recompute=*/false);
   at::Tensor logits = model.logits(hidden.narrow(1, pending_width - 1, 1).squeeze(1));  // (B, V)
 
   auto generator = at::detail::createCPUGenerator(params.seed);
@@ -295,7 +296,7 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
     key_valid.narrow(1, cache.length, 1).fill_(true);
     at::Tensor step_allowed = key_valid.narrow(1, 0, cache.length + 1).unsqueeze(1);  // (B, 1, S)
     hidden = model.hidden_states(tokens.view({live, 1}).to(policy.device), step_positions.to(policy.device),
-                                 step_allowed, &cache);
+                                 step_allowed, &cache, /*recompute=*/false);
     logits = model.logits(hidden.squeeze(1));  // (B, V)
   }
 

@@ -7,12 +7,16 @@
 // Gradients, with z the (tempered) logits of one row, p = softmax(z), lse = logsumexp(z), H = −Σ p log p:
 //   d logp(t) / dz = onehot(t) − p
 //   d H / dz_j     = −p_j (log p_j + H) = −p_j (z_j − lse + H)
+// Under autocast (autocast.h) the LM-head matmuls, forward and backward, run in autocast's dtype, as a linear
+// layer's would; everything after them (log-sum-exp, entropy, the gradient with respect to the logits) stays
+// float32, so both passes run with autocast switched off and cast the matmul operands themselves.
 #include "core/token_logprobs.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <limits>
 
+#include "core/autocast.h"
 #include "core/fast_linear.h"
 
 namespace rexrag {
@@ -45,6 +49,12 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
                                int64_t max_logits) {
     // Outputs nobody differentiates (usually the entropy) get no gradient pass at all.
     ctx->set_materialize_grads(false);
+    // The caller's autocast decides the matmul dtype; without it the matmuls run in the weights' own dtype.
+    const at::DeviceType device = hidden.device().type();
+    const AutocastState autocast = AutocastState::current(device);
+    const at::ScalarType matmul_dtype = autocast.enabled ? autocast.dtype : weight.scalar_type();
+    AutocastScope float32_math(device, {});
+    const at::Tensor weight_mm = weight.to(matmul_dtype);  // under autocast, one low-precision copy per pass
     const int64_t rows = hidden.size(0), vocab = weight.size(0);
     auto options = hidden.options().dtype(at::kFloat);
     at::Tensor logp = at::empty({rows}, options), lse = at::empty({rows}, options);
@@ -52,14 +62,14 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     for (int64_t start = 0; start < rows; start += chunk) {
       const int64_t size = std::min(chunk, rows - start);
       const int64_t slice = vocab_slice(size, vocab, max_logits);
-      at::Tensor h = hidden.narrow(0, start, size), t = targets.narrow(0, start, size);
+      at::Tensor h = hidden.narrow(0, start, size).to(matmul_dtype), t = targets.narrow(0, start, size);
       at::Tensor m = at::full({size}, -std::numeric_limits<float>::infinity(), options);  // running max
       at::Tensor sum = at::zeros({size}, options);                                       // Σ e^{z−m}
       at::Tensor weighted = at::zeros({size}, options);                                  // Σ e^{z−m}·z
       at::Tensor target_logit = at::zeros({size}, options);
       for (int64_t v0 = 0; v0 < vocab; v0 += slice) {
         const int64_t width = std::min(slice, vocab - v0);
-        at::Tensor z = slice_logits(h, weight.narrow(0, v0, width), temperature);  // (c, w)
+        at::Tensor z = slice_logits(h, weight_mm.narrow(0, v0, width), temperature);  // (c, w)
         at::Tensor new_m = at::maximum(m, std::get<0>(z.max(-1)));
         at::Tensor rescale = (m - new_m).exp();  // 0 on the first slice (m = −inf)
         at::Tensor e = (z - new_m.unsqueeze(-1)).exp_();
@@ -80,6 +90,8 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["with_entropy"] = with_entropy;
     ctx->saved_data["max_logits"] = max_logits;
+    ctx->saved_data["autocast"] = autocast.enabled;
+    ctx->saved_data["matmul_dtype"] = matmul_dtype;
     if (!with_entropy) ctx->mark_non_differentiable({entropy});
     return {logp, entropy};
   }
@@ -90,6 +102,10 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
     const int64_t chunk = ctx->saved_data["chunk"].toInt();
     const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t max_logits = ctx->saved_data["max_logits"].toInt();
+    const bool autocast = ctx->saved_data["autocast"].toBool();
+    const at::ScalarType matmul_dtype = ctx->saved_data["matmul_dtype"].toScalarType();
+    AutocastScope float32_math(hidden.device().type(), {});
+    const at::Tensor weight_mm = weight.to(matmul_dtype);
     const at::Tensor& grad_logp = grads[0];
     const at::Tensor& grad_entropy = grads[1];
     const int64_t rows = hidden.size(0), vocab = weight.size(0);
@@ -104,7 +120,7 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
       const int64_t size = std::min(chunk, rows - start);
       const int64_t slice = vocab_slice(size, vocab, max_logits);
       at::Tensor h = hidden.narrow(0, start, size), t = targets.narrow(0, start, size);
-      at::Tensor h32 = h.to(at::kFloat);
+      at::Tensor h32 = h.to(at::kFloat), h_mm = h.to(matmul_dtype);
       at::Tensor chunk_lse = lse.narrow(0, start, size).unsqueeze(-1);  // (c, 1)
       at::Tensor g_logp = grad_logp.defined() ? grad_logp.narrow(0, start, size).to(at::kFloat).unsqueeze(-1)
                                               : at::zeros_like(chunk_lse);
@@ -116,8 +132,8 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
       at::Tensor grad_h = at::zeros({size, hidden.size(1)}, hidden.options().dtype(at::kFloat));
       for (int64_t v0 = 0; v0 < vocab; v0 += slice) {
         const int64_t width = std::min(slice, vocab - v0);
-        at::Tensor w = weight.narrow(0, v0, width);
-        at::Tensor log_p = slice_logits(h, w, temperature).sub_(chunk_lse);  // (c, w), recomputed
+        at::Tensor w = weight.narrow(0, v0, width), w_mm = weight_mm.narrow(0, v0, width);
+        at::Tensor log_p = slice_logits(h_mm, w_mm, temperature).sub_(chunk_lse);  // (c, w), recomputed
         at::Tensor entropy_term;  // −(log p + H), only when the entropy is differentiated
         if (g_entropy.defined()) entropy_term = -(log_p + chunk_entropy);
         at::Tensor dz = log_p.exp_();  // in place: p
@@ -129,8 +145,14 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
         auto [column, inside] = targets_in_slice(t, v0, width);
         dz.scatter_add_(1, column, g_logp * inside.unsqueeze(-1).to(at::kFloat));
         if (temperature != 1.0) dz.div_(temperature);  // d(z / T) / dz
-        grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
-        grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
+        if (autocast) {  // the products in autocast's dtype, summed over slices in float32
+          at::Tensor dz_low = dz.to(matmul_dtype);
+          grad_h.add_(at::matmul(dz_low, w_mm));                                // (c, H)
+          grad_weight.narrow(0, v0, width).add_(at::matmul(dz_low.t(), h_mm));  // (w, H)
+        } else {
+          grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
+          grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
+        }
       }
       grad_hidden.narrow(0, start, size).copy_(grad_h);
     }

@@ -13,7 +13,8 @@ namespace rexrag {
 /// softmax(z / temperature) (the distribution tokens sampled at that temperature came from; 1: the model's).
 /// Differentiable with respect to hidden and weight (both outputs). Without `with_entropy` the entropy is not
 /// computed (zeros, not differentiable), which saves two passes over each chunk's logits.
-/// `max_logits` bounds the logits held at once (default 16M = 64 MiB of float32).
+/// `max_logits` bounds the logits held at once (default 16M = 64 MiB of float32). Under an enabled autocast
+/// (autocast.h) the two passes' matmuls run in autocast's dtype; the outputs and gradients are still float32.
 std::pair<at::Tensor, at::Tensor> token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
                                                  const at::Tensor& targets, int64_t chunk, double temperature,
                                                  bool with_entropy = true, int64_t max_logits = int64_t{1} << 24);

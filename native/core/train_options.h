@@ -10,6 +10,7 @@ namespace rexrag {
 enum class KlType { None, K1, K2, K3 };  // K3 is verl's "low_var_kl"
 enum class Aggregation { TokenMean, SeqMeanTokenSum, SeqMeanTokenMean };
 enum class Schedule { Constant, Cosine };
+enum class Autocast { Off, BFloat16 };
 
 /// The policy loss (policy_loss.h): PPO clip, dual clip, KL to the reference, entropy bonus, aggregation.
 struct LossConfig {
@@ -40,6 +41,8 @@ struct StepOptions {
   int64_t logit_chunk;         // rows per LM-head pass (the vocabulary is sliced: <= 16M logits at once)
   bool shuffle;
   uint64_t seed;
+  bool recompute;              // each decoder layer keeps only its input and is recomputed in the backward pass
+  Autocast autocast;           // dtype of the training pass's matmuls (autocast); weights and AdamW stay float32
 };
 
 }  // namespace rexrag

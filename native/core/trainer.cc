@@ -13,6 +13,7 @@
 #include <numeric>
 #include <tuple>
 
+#include "core/autocast.h"
 #include "core/errors.h"
 #include "core/optimizer.h"
 #include "core/policy_loss.h"
@@ -195,10 +196,12 @@ DeviceInputs to_device(const MicroBatch& micro, at::Device device) {
   return in;
 }
 
-/// Log-probs (and entropies) of the loss tokens under `model`: hidden states, then the chunked LM-head kernel.
+/// Log-probs (and entropies) of the loss tokens under `model`: hidden states (each layer recomputed in the
+/// backward pass with `recompute`), then the chunked LM-head kernel.
 std::pair<at::Tensor, at::Tensor> loss_token_logprobs(Qwen2ForCausalLMImpl& model, const DeviceInputs& in,
-                                                      int64_t logit_chunk, double temperature, bool with_entropy) {
-  at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, nullptr);  // (B, T, H)
+                                                      int64_t logit_chunk, double temperature, bool with_entropy,
+                                                      bool recompute) {
+  at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, nullptr, recompute);  // (B, T, H)
   at::Tensor predicting = hidden.index({in.batch_index, in.position - 1});               // (N, H)
   return token_logprobs(predicting, model.lm_head_weight(), in.targets, logit_chunk, temperature, with_entropy);
 }
@@ -261,7 +264,8 @@ struct Trainer::State {
   /// The frozen reference's log-probs of a micro-batch's loss tokens.
   at::Tensor reference_logps(const DeviceInputs& in, int64_t logit_chunk) {
     torch::NoGradGuard no_grad;
-    return loss_token_logprobs(*reference->state().model, in, logit_chunk, loss.temperature, /*with_entropy=*/false)
+    return loss_token_logprobs(*reference->state().model, in, logit_chunk, loss.temperature, /*with_entropy=*/false,
+                               /*recompute=*/false)
         .first;
   }
 
@@ -288,8 +292,13 @@ struct Trainer::State {
             .to(state.device);
       };
       LossInputs inputs;
-      std::tie(inputs.logp, inputs.entropy) =
-          loss_token_logprobs(*state.model, in, options.logit_chunk, loss.temperature, /*with_entropy=*/true);
+      {
+        // The policy's forward pass under the step's autocast; the loss below and the backward pass run outside
+        // it, as with torch.autocast (backward ops take the dtypes the forward pass saved).
+        AutocastScope autocast(state.device.type(), {options.autocast == Autocast::BFloat16, at::kBFloat16});
+        std::tie(inputs.logp, inputs.entropy) = loss_token_logprobs(
+            *state.model, in, options.logit_chunk, loss.temperature, /*with_entropy=*/true, options.recompute);
+      }
       inputs.behaviour = on_policy ? inputs.logp.detach() : select(batch.behaviour_logps);
       inputs.advantages = select(batch.advantages);
       inputs.row = in.batch_index;
@@ -414,6 +423,8 @@ StepMetrics Trainer::step(const TrainBatch& batch, const StepOptions& options) {
   require(batch.sequence_ratio.empty() || batch.sequence_ratio.size() == batch.lengths.size(),
           "sequenceRatio must have one flag per row");
   require(options.micro_batch_tokens >= 1 && options.logit_chunk >= 1, "microBatchTokens and logitChunk must be >= 1");
+  require(options.autocast == Autocast::Off || state_->policy->state().dtype == at::kFloat,
+          "autocast: 'bfloat16' trains float32 master weights and needs a policy whose dtype is float32");
   const std::vector<int64_t> starts = row_starts(batch, state_->policy->config().vocab_size);
   require(!batch.ref_logps.empty() || state_->loss.kl_type == KlType::None || state_->reference != nullptr,
           "refLogps were not given and this trainer keeps no reference model");

@@ -40,6 +40,8 @@ StepOptions read_step(const Fields& step) {
   out.logit_chunk = step.integer("logitChunk");
   out.shuffle = step.boolean("shuffle");
   out.seed = static_cast<uint64_t>(step.integer("seed"));
+  out.recompute = step.boolean("recompute");
+  out.autocast = step.choice<Autocast>("autocast", {{"off", Autocast::Off}, {"bfloat16", Autocast::BFloat16}});
   return out;
 }
 
