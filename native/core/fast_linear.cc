@@ -26,7 +26,7 @@ at::Tensor kernel_product(const at::Tensor& a, const at::Tensor& b) {
   return c;
 }
 
-/// x (M, K) · Wᵀ on the kernel, with the kernel's backward (the bias is added outside, by autograd).
+/// x (M, K) · Wᵀ on the kernel, the backward on BLAS (the bias is added outside, by autograd).
 struct LinearFunction : torch::autograd::Function<LinearFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
     ctx->save_for_backward({x, weight});

@@ -1,5 +1,5 @@
-// The linear layers' products on gemm.h's kernel where it applies (float32 on a CPU that has it), with an
-// autograd function whose backward pass uses the same kernel, and ATen's otherwise (other dtypes and devices,
+// The linear layers' products on gemm.h's kernel where it applies (float32 on a CPU that has it), inside an
+// autograd function whose backward pass stays on BLAS, and ATen's otherwise (other dtypes and devices,
 // autocast). Numerically the same products; only the order of the float32 sums differs from the BLAS's.
 #pragma once
 

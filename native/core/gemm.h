@@ -1,10 +1,9 @@
-// C = A·Bᵀ in float32 for row-major A (M, K) and B (N, K): the one product the linear layers need (the forward
-// pass directly, both backward products after a transpose). On this project's reference machine (2 EPYC cores
-// with AVX-512) Debian's OpenBLAS reaches about half the cores' peak on large products and a fifth of it on the
-// few-row products of decoding; this kernel keeps a 4 x 4 block of (row, output) sums in registers over a
-// 1024-long slice of K, so each weight is read once per 4 rows, and splits the work in (64 rows, 256 outputs)
-// tiles over the threads. Each output is summed by one thread in a fixed order: results do not depend on the
-// thread count.
+// C = A·Bᵀ in float32 for row-major A (M, K) and B (N, K): the linear layers' forward product. On this
+// project's reference machine (2 EPYC cores with AVX-512) Debian's OpenBLAS runs its AVX2 kernels, and this one
+// measured 1.4-2.5x faster on the 0.5B shapes and 2.2x at the 8 rows of decoding (README "The engine's
+// kernels"). It keeps a 4 x 4 block of (row, output) sums in registers over a 1024-long slice of K, so each
+// weight is read once per 4 rows, and splits the work in (64 rows, 256 outputs) tiles over the threads. Each
+// output is summed by one thread in a fixed order: results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
