@@ -5,9 +5,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { loadPolicy } from '../../lib/model/load-policy.js';
 import type { Policy } from '../../lib/model/policy.js';
 import { readSafetensorsHeader } from '../../lib/model/safetensors.js';
 import { GrpoTrainer, type StepMetrics, type StepOptions, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
+import { mulberry32 } from '../../lib/util/random.js';
 
 export interface StepGradients {
   metrics: StepMetrics;
@@ -41,6 +43,24 @@ export async function stepGradients(policy: Policy, batch: TrajectoryBatch, step
     trainer.dispose();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A batch of random rows of the given lengths, scored by the model in `modelDir`, with the behaviour log-probs
+ * moved off the current ones so both clip branches act; one advantage per row, loss on tokens from the 4th on.
+ */
+export async function scoredClipBatch(modelDir: string, seed: number, lengths: number[], advantages: number[]): Promise<TrajectoryBatch> {
+  const rand = mulberry32(seed);
+  const policy = await loadPolicy(modelDir);
+  const ids = lengths.map((n) => Array.from({ length: n }, () => 1 + Math.floor(rand() * 200)));
+  const { logps } = await policy.score(ids);
+  policy.dispose();
+  return {
+    ids,
+    lossMask: ids.map((row) => row.map((_, t) => (t >= 3 ? 1 : 0))),
+    behaviourLogps: logps.map((row) => Array.from(row, (v) => v + (rand() - 0.5) * 0.8)),
+    advantages,
+  };
 }
 
 /** ‖a − b‖ / ‖b‖ and max|a − b| / max|b|, each over every parameter together (b is the reference). */

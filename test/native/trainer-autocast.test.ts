@@ -11,7 +11,7 @@ import { loadPolicy } from '../../lib/model/load-policy.js';
 import { writeTinyModel } from '../../lib/model/tiny-model.js';
 import { GrpoTrainer, type StepOptions, type TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
 import { mulberry32 } from '../../lib/util/random.js';
-import { gradientDifference, stepGradients } from '../helpers/step-gradients.js';
+import { gradientDifference, scoredClipBatch, stepGradients } from '../helpers/step-gradients.js';
 
 // bfloat16 keeps 8 significant bits: each rounding is within 2^-9 ≈ 2e-3 relative. The model's matmul inputs are
 // rounded in both passes and the products summed in float32, so loss and gradients move by a few 1e-3 (measured on
@@ -25,21 +25,6 @@ test.before(async () => {
 });
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
-/** Rows of different lengths; behaviour log-probs moved off the current ones so both clip branches act. */
-async function makeBatch(): Promise<TrajectoryBatch> {
-  const rand = mulberry32(23);
-  const policy = await loadPolicy(modelDir);
-  const ids = [9, 14, 6, 12, 11, 15].map((n) => Array.from({ length: n }, () => 1 + Math.floor(rand() * 200)));
-  const { logps } = await policy.score(ids);
-  policy.dispose();
-  return {
-    ids,
-    lossMask: ids.map((row) => row.map((_, t) => (t >= 3 ? 1 : 0))),
-    behaviourLogps: logps.map((row) => Array.from(row, (v) => v + (rand() - 0.5) * 0.8)),
-    advantages: [1.2, -0.7, 0.4, -1.1, 0.3, 0.8],
-  };
-}
-
 async function gradientsOf(batch: TrajectoryBatch, step: StepOptions) {
   const policy = await loadPolicy(modelDir);
   try {
@@ -50,7 +35,7 @@ async function gradientsOf(batch: TrajectoryBatch, step: StepOptions) {
 }
 
 test('bfloat16 autocast: loss and gradients close to float32, float32 optimizer state, the same with recompute', async (t) => {
-  const batch = await makeBatch();
+  const batch = await scoredClipBatch(modelDir, 23, [9, 14, 6, 12, 11, 15], [1.2, -0.7, 0.4, -1.1, 0.3, 0.8]);
   const fp32 = await gradientsOf(batch, { autocast: 'off', microBatchTokens: 24 });
   const bf16 = await gradientsOf(batch, { autocast: 'bfloat16', microBatchTokens: 24 });
   const lossDiff = Math.abs(bf16.metrics['train/loss'] - fp32.metrics['train/loss']) / Math.abs(fp32.metrics['train/loss']);

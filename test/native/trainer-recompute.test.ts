@@ -10,32 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { stepConfigSchema } from '../../lib/config/train-config.js';
 import { loadPolicy } from '../../lib/model/load-policy.js';
 import { writeTinyModel } from '../../lib/model/tiny-model.js';
-import type { TrajectoryBatch } from '../../lib/train/grpo-trainer.js';
-import { mulberry32 } from '../../lib/util/random.js';
-import { gradientDifference, stepGradients } from '../helpers/step-gradients.js';
+import { gradientDifference, scoredClipBatch, stepGradients } from '../helpers/step-gradients.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rexrag-recompute-'));
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
-/** Rows of different lengths; behaviour log-probs moved off the current ones so both clip branches act. */
-async function makeBatch(modelDir: string): Promise<TrajectoryBatch> {
-  const rand = mulberry32(17);
-  const policy = await loadPolicy(modelDir);
-  const ids = [9, 14, 6, 12, 11].map((n) => Array.from({ length: n }, () => 1 + Math.floor(rand() * 200)));
-  const { logps } = await policy.score(ids);
-  policy.dispose();
-  return {
-    ids,
-    lossMask: ids.map((row) => row.map((_, t) => (t >= 3 ? 1 : 0))),
-    behaviourLogps: logps.map((row) => Array.from(row, (v) => v + (rand() - 0.5) * 0.8)),
-    advantages: [1.2, -0.7, 0.4, -1.1, 0.3],
-  };
-}
-
 test('recompute gives the loss and gradients of keeping activations, over micro-batches too', async (t) => {
   const dir = join(root, 'tiny');
   await writeTinyModel(dir, { seed: 5, layers: 2, hidden: 64, heads: 4, kvHeads: 2, intermediate: 128 });
-  const batch = await makeBatch(dir);
+  const batch = await scoredClipBatch(dir, 17, [9, 14, 6, 12, 11], [1.2, -0.7, 0.4, -1.1, 0.3]);
   const run = async (recompute: boolean, microBatchTokens: number) => {
     const policy = await loadPolicy(dir);
     try {
