@@ -96,6 +96,7 @@ export interface NativeGenerationSession {
   release(rowIds: number[]): void;
   generate(rowIds: number[], options: NativeSamplingOptions): Promise<NativeGeneratedRow[]>;
   rowCount(): number;
+  cacheBytes(): number;
   dispose(): void;
 }
 

@@ -168,8 +168,6 @@ export class Policy extends NativeOwner<NativeQwen2Policy> {
 interface RowShape {
   /** Tokens the row holds. */
   length: number;
-  /** Tokens whose keys and values are cached (the rest are prefilled by the next generate call). */
-  cached: number;
 }
 
 /** GenerationSession over the native batched generator. */
@@ -191,7 +189,7 @@ export class PolicySession implements GenerationSession {
     if (ids.length === 0) throw new RangeError('promptTokens must not be empty');
     checkSequenceTokens(ids.length, this.limits, 'the prompt');
     const rowId = this.handle.addRow(ids);
-    this.shapes.set(rowId, { length: ids.length, cached: 0 });
+    this.shapes.set(rowId, { length: ids.length });
     return rowId;
   }
 
@@ -209,10 +207,7 @@ export class PolicySession implements GenerationSession {
     if (keepTokens !== undefined) expectInteger(keepTokens, 'keepTokens', { min: 1 });
     const copy = this.handle.clone(rowId, keepTokens);
     const shape = this.shapes.get(rowId);
-    if (shape) {
-      const length = keepTokens ?? shape.length;
-      this.shapes.set(copy, { length, cached: Math.min(shape.cached, length - 1) });
-    }
+    if (shape) this.shapes.set(copy, { length: keepTokens ?? shape.length });
     return copy;
   }
 
@@ -246,10 +241,7 @@ export class PolicySession implements GenerationSession {
     }
     for (const row of rows) {
       const shape = this.shapes.get(row.rowId);
-      if (shape) {
-        shape.length += row.tokens.length;
-        shape.cached = shape.length - 1; // the last token stays pending: it is the next call's input
-      }
+      if (shape) shape.length += row.tokens.length;
     }
     return rows.map((row) => ({
       rowId: row.rowId,
@@ -269,26 +261,28 @@ export class PolicySession implements GenerationSession {
 
   /**
    * Refuses a generate call before it allocates anything: every row must end within maxSequenceTokens, and the
-   * batch cache the native call allocates, rows x (widest cached prefix + widest pending part + maxNewTokens)
-   * (rows are right-aligned in it), must fit maxGenerationBatchTokens.
+   * KV cache the rows will hold after it, each row's tokens plus maxNewTokens, must fit maxGenerationBatchTokens.
    */
   private checkGenerationBudget(rowIds: number[], maxNewTokens: number): void {
-    let cachedWidth = 0;
-    let pendingWidth = 0;
+    let held = 0;
     for (const id of rowIds) {
       const shape = this.shapes.get(id);
       if (!shape) continue; // an unknown row: the native call names it
       checkSequenceTokens(shape.length + maxNewTokens, this.limits, `row ${id} (${shape.length} tokens) plus maxNewTokens ${maxNewTokens}`);
-      cachedWidth = Math.max(cachedWidth, shape.cached);
-      pendingWidth = Math.max(pendingWidth, shape.length - shape.cached);
+      held += shape.length;
     }
-    checkBatchTokens(rowIds.length * (cachedWidth + pendingWidth + maxNewTokens), this.limits.maxGenerationBatchTokens,
-      'maxGenerationBatchTokens', `generating for ${rowIds.length} rows (padded to ${cachedWidth + pendingWidth} + ${maxNewTokens} new tokens)`);
+    checkBatchTokens(held + rowIds.length * maxNewTokens, this.limits.maxGenerationBatchTokens,
+      'maxGenerationBatchTokens', `generating for ${rowIds.length} rows (${held} tokens held + ${maxNewTokens} new tokens each)`);
   }
 
   /** Rows currently held. */
   rowCount(): number {
     return this.handle.rowCount();
+  }
+
+  /** Bytes of KV cache the rows hold, in whole 16-token pages; pages a clone shares with its parent count once. */
+  cacheBytes(): number {
+    return this.handle.cacheBytes();
   }
 
   /**

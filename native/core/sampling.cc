@@ -1,12 +1,87 @@
-// Implements sampling.h.
+// Implements sampling.h. Without top-k or top-p a row's pick needs only its maximum, its sum of exponentials and
+// one scan for the inverse CDF: on float32 CPU logits that is a single native loop per row instead of a dozen
+// full-vocabulary tensor passes; with those filters the tensor path below runs.
 #include "core/sampling.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
+#include "core/gemm.h"
+
 namespace rexrag {
+namespace {
+
+bool scan_applies(const at::Tensor& logits, double top_p, int64_t top_k) {
+  static const bool switched_off = aten_kernels_requested();
+  return !switched_off && logits.device().is_cpu() && logits.scalar_type() == at::kFloat && logits.dim() == 2 &&
+         top_p >= 1.0 && (top_k <= 0 || top_k >= logits.size(1));
+}
+
+/// Σ exp(scale · l − top) over l[0, n), with top = max(scale · l) (scale > 0): a softmax's normaliser.
+struct Normaliser {
+  float top;
+  double sum;
+  double log_total() const { return top + std::log(sum); }
+};
+
+Normaliser normaliser(const float* l, int64_t n, double scale) {
+  const auto top = static_cast<float>(scale * *std::max_element(l, l + n));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<float>(scale * l[i]) - top);
+  return {top, sum};
+}
+
+SamplingChoice sample_by_scan(const at::Tensor& logits_in, double temperature, int64_t vocab_limit,
+                              at::Generator& generator) {
+  const at::Tensor logits = logits_in.contiguous();
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+  const int64_t limit = vocab_limit > 0 ? std::min(vocab_limit, vocab) : vocab;
+  // The same draws as the tensor path: u in (0, 1], one per row.
+  const at::Tensor u = temperature > 0 ? 1.0 - at::rand({rows}, generator, at::TensorOptions().dtype(at::kFloat))
+                                       : at::Tensor();
+  SamplingChoice choice;
+  choice.tokens = at::empty({rows}, at::kLong);
+  choice.logprobs = at::zeros({rows}, at::kFloat);
+  choice.model_logprobs = at::empty({rows}, at::kFloat);
+  const float* data = logits.data_ptr<float>();
+  int64_t* tokens = choice.tokens.data_ptr<int64_t>();
+  float* logprobs = choice.logprobs.data_ptr<float>();
+  float* model_logprobs = choice.model_logprobs.data_ptr<float>();
+  const float* draws = temperature > 0 ? u.data_ptr<float>() : nullptr;
+  at::parallel_for(0, rows, std::max<int64_t>(1, (int64_t{1} << 16) / vocab), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* l = data + r * vocab;
+      int64_t token = 0;
+      const Normaliser model = normaliser(l, vocab, 1.0);
+      if (temperature <= 0) {
+        token = std::max_element(l, l + limit) - l;  // the first of equal maxima, as argmax
+      } else {
+        const double scale = 1.0 / temperature;
+        const Normaliser sampling = scale == 1.0 && limit == vocab ? model : normaliser(l, limit, scale);
+        // The first token whose cumulative mass reaches u times the total: never a zero-mass token.
+        const double target = draws[r] * sampling.sum;
+        double cumulative = 0;
+        for (token = 0; token < limit - 1; ++token) {
+          cumulative += std::exp(static_cast<float>(scale * l[token]) - sampling.top);
+          if (cumulative >= target) break;
+        }
+        logprobs[r] = static_cast<float>(scale * l[token] - sampling.log_total());
+      }
+      tokens[r] = token;
+      model_logprobs[r] = static_cast<float>(l[token] - model.log_total());
+    }
+  });
+  return choice;
+}
+
+}  // namespace
 
 SamplingChoice sample_tokens(const at::Tensor& logits_in, double temperature, double top_p, int64_t top_k,
                              int64_t vocab_limit, at::Generator& generator) {
+  if (scan_applies(logits_in, top_p, top_k)) return sample_by_scan(logits_in, temperature, vocab_limit, generator);
   at::Tensor logits = logits_in.to(at::kFloat);  // (B, V)
   const int64_t vocab = logits.size(1);
   const double neg_inf = -std::numeric_limits<double>::infinity();

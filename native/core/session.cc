@@ -1,8 +1,8 @@
-// Implements session.h. Layout of one generate() call for rows with c_b cached and p_b pending tokens:
-//   batch cache  [ left pad | c_b cached keys | pad | p_b pending ]  then one column per decoded token,
-// with a key mask marking the real keys and explicit position ids, so rows of any lengths share one batch.
-// The last token of a row is never cached (it is the next step's input), so every row always has at least
-// one pending token to produce its next logits.
+// Implements session.h. Every row keeps its keys and values in the session's paged cache (kv_pages.h); a
+// generate() call packs each row's uncached tokens into one prefill, then decodes one token per active row per
+// step, all through packed_forward: rows of any lengths share a batch without padding, and a finished row simply
+// stops being fed. The last token of a row is never cached (it is the next step's input), so every row always
+// has at least one uncached token to produce its next logits.
 #include "core/session.h"
 
 #include <ATen/ATen.h>
@@ -17,6 +17,8 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "core/kv_pages.h"
+#include "core/packed_decoder.h"
 #include "core/policy_state.h"
 #include "core/sampling.h"
 
@@ -25,9 +27,8 @@ namespace {
 
 struct Row {
   std::vector<int32_t> tokens;
-  int64_t cached = 0;          // tokens[0, cached) have keys/values in k/v
-  std::vector<at::Tensor> k;   // per layer (n_kv_heads, cached, D); views may share a parent's storage
-  std::vector<at::Tensor> v;
+  int64_t cached = 0;          // tokens[0, cached) have keys and values in the session's pages
+  std::vector<int32_t> pages;  // page table into the session's KVPages (may share a parent's full pages)
 };
 
 /// Per-row decoding state inside one generate() call.
@@ -44,8 +45,18 @@ struct Decoding {
 struct GenerationSession::State {
   std::shared_ptr<Policy> policy;
   std::shared_ptr<const std::vector<std::string>> token_bytes;
-  std::map<int64_t, Row> rows;
+  std::map<int64_t, Row> rows;  // a map: page-table addresses stay put while rows come and go
+  std::unique_ptr<KVPages> pages;  // made by the first generate(), in the generation model's dtype
   int64_t next_id = 0;
+
+  KVPages& pages_for(const Qwen2ForCausalLMImpl& model, const at::Device& device, at::ScalarType dtype) {
+    if (!pages) {
+      const Qwen2Config& config = model.config;
+      pages = std::make_unique<KVPages>(config.num_hidden_layers, config.num_key_value_heads, config.head_dim(),
+                                        at::TensorOptions().device(device).dtype(dtype));
+    }
+    return *pages;
+  }
 
   Row& row(int64_t id) {
     auto found = rows.find(id);
@@ -77,20 +88,7 @@ GenerationSession::~GenerationSession() { live_sessions -= 1; }
 
 int64_t GenerationSession::live_count() { return live_sessions.load(); }
 
-int64_t GenerationSession::cache_bytes() const {
-  // Clones share their parent's cache storage: count each storage once.
-  std::unordered_set<const void*> seen;
-  int64_t bytes = 0;
-  for (const auto& [id, row] : state_->rows) {
-    for (const auto* layers : {&row.k, &row.v}) {
-      for (const at::Tensor& tensor : *layers) {
-        if (!tensor.defined() || !seen.insert(tensor.storage().data()).second) continue;
-        bytes += static_cast<int64_t>(tensor.storage().nbytes());
-      }
-    }
-  }
-  return bytes;
-}
+int64_t GenerationSession::cache_bytes() const { return state_->pages ? state_->pages->bytes_in_use() : 0; }
 
 int64_t GenerationSession::add_row(const std::vector<int32_t>& tokens) {
   require(!tokens.empty(), "a row needs at least one token");
@@ -116,10 +114,7 @@ int64_t GenerationSession::clone(int64_t id, int64_t keep) {
   Row copy;
   copy.tokens.assign(source.tokens.begin(), source.tokens.begin() + keep);
   copy.cached = std::min(source.cached, keep - 1);
-  for (size_t l = 0; l < source.k.size(); ++l) {
-    copy.k.push_back(source.k[l].narrow(1, 0, copy.cached));  // views: the prefix is shared, never written
-    copy.v.push_back(source.v[l].narrow(1, 0, copy.cached));
-  }
+  if (copy.cached > 0) copy.pages = state_->pages->share_prefix(source.pages, copy.cached);
   state_->rows.emplace(state_->next_id, std::move(copy));
   return state_->next_id++;
 }
@@ -129,7 +124,8 @@ std::vector<int32_t> GenerationSession::tokens(int64_t id) const {
 }
 
 void GenerationSession::release(int64_t id) {
-  state_->row(id);
+  Row& row = state_->row(id);
+  if (state_->pages) state_->pages->release(row.pages);
   state_->rows.erase(id);
 }
 
@@ -151,60 +147,29 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
   torch::NoGradGuard no_grad;
   PolicyState& policy = state_->policy->state();
   Qwen2ForCausalLMImpl& model = policy.for_generation();
-  const Qwen2Config& config = model.config;
-  const int64_t layers = config.num_hidden_layers, kv_heads = config.num_key_value_heads, dim = config.head_dim();
-  const auto options = at::TensorOptions().device(policy.device);
+  KVPages& pages = state_->pages_for(model, policy.device, policy.generation_dtype);
 
   std::vector<Decoding> decoding;
   for (int64_t id : row_ids) decoding.push_back({id, &state_->row(id), {}, {}, false});
   const auto batch = static_cast<int64_t>(decoding.size());
-  int64_t cached_width = 0, pending_width = 0;
-  for (const Decoding& d : decoding) {
-    cached_width = std::max(cached_width, d.row->cached);
-    pending_width = std::max(pending_width, static_cast<int64_t>(d.row->tokens.size()) - d.row->cached);
-  }
-  const int64_t prefix_width = cached_width + pending_width;
 
-  // Batch cache with room for every token this call can add; rows are right-aligned at prefix_width.
-  LayerCache cache;
-  const int64_t capacity = prefix_width + params.max_new_tokens;
-  for (int64_t l = 0; l < layers; ++l) {
-    cache.k.push_back(at::zeros({batch, kv_heads, capacity, dim}, options.dtype(policy.generation_dtype)));
-    cache.v.push_back(at::zeros({batch, kv_heads, capacity, dim}, options.dtype(policy.generation_dtype)));
-  }
-  at::Tensor key_valid = at::zeros({batch, capacity}, at::kBool);        // (B, S) on CPU while assembling
-  at::Tensor ids = at::zeros({batch, pending_width}, at::kLong);          // (B, P)
-  at::Tensor positions = at::zeros({batch, pending_width}, at::kLong);    // (B, P)
-  std::vector<int64_t> next_position(batch);
-  for (int64_t b = 0; b < batch; ++b) {
-    Row& row = *decoding[b].row;
-    const int64_t cached = row.cached, pending = static_cast<int64_t>(row.tokens.size()) - cached;
-    for (int64_t l = 0; l < layers && cached > 0; ++l) {
-      cache.k[l][b].narrow(1, cached_width - cached, cached).copy_(row.k[l]);
-      cache.v[l][b].narrow(1, cached_width - cached, cached).copy_(row.v[l]);
+  // Prefill: every row's uncached tokens in one packed pass; each row's logits come from its last token.
+  PackedTokens packed;
+  std::vector<int64_t> outputs;
+  for (Decoding& d : decoding) {
+    Row& row = *d.row;
+    const auto length = static_cast<int64_t>(row.tokens.size());
+    pages.reserve(row.pages, length);
+    // A row always has an uncached last token, unless an earlier call failed after caching it: feed it again.
+    for (int64_t position = std::min(row.cached, length - 1); position < length; ++position) {
+      packed.ids.push_back(row.tokens[position]);
+      packed.positions.push_back(position);
+      packed.tables.push_back(&row.pages);
     }
-    key_valid[b].narrow(0, cached_width - cached, cached).fill_(true);
-    key_valid[b].narrow(0, prefix_width - pending, pending).fill_(true);
-    int64_t* id_data = ids.data_ptr<int64_t>() + b * pending_width;
-    int64_t* position_data = positions.data_ptr<int64_t>() + b * pending_width;
-    for (int64_t j = 0; j < pending; ++j) {
-      id_data[pending_width - pending + j] = row.tokens[cached + j];
-      position_data[pending_width - pending + j] = cached + j;
-    }
-    next_position[b] = cached + pending;
+    outputs.push_back(packed.size() - 1);
   }
-  cache.length = cached_width;
-  key_valid = key_valid.to(policy.device);
-
-  // Prefill: pending queries see the real cached keys and, causally, the real pending keys.
-  at::Tensor pending_valid = key_valid.narrow(1, cached_width, pending_width);                     // (B, P)
-  at::Tensor causal = at::ones({pending_width, pending_width}, options.dtype(at::kBool)).tril();  // (P, P)
-  at::Tensor allowed = at::cat({key_valid.narrow(1, 0, cached_width).unsqueeze(1).expand({batch, pending_width, cached_width}),
-                                causal.unsqueeze(0) & pending_valid.unsqueeze(1)},
-                               2);  // (B, P, C + P)
-  at::Tensor hidden = model.hidden_states(ids.to(policy.device), positions.to(policy.device), allowed, &cache,
-                                          /*recompute=*/false);
-  at::Tensor logits = model.logits(hidden.narrow(1, pending_width - 1, 1).squeeze(1));  // (B, V)
+  at::Tensor logits = model.logits(packed_forward(model, packed, outputs, pages));  // (B, V)
+  for (Decoding& d : decoding) d.row->cached = static_cast<int64_t>(d.row->tokens.size());
 
   auto generator = at::detail::createCPUGenerator(params.seed);
   std::vector<int64_t> active(batch);  // batch slot -> index into decoding
@@ -259,45 +224,29 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
       if (!d.done) keep_slots.push_back(static_cast<int64_t>(slot));
     }
 
-    // Finished rows leave the batch; their keys go back to the row (the last token stays pending).
+    // Finished rows leave the batch; their keys are already in their pages (the last token stays uncached).
+    if (keep_slots.empty()) break;
     if (keep_slots.size() != active.size()) {
-      at::Tensor valid_cpu = key_valid.narrow(1, 0, cache.length).to(at::kCPU);
-      for (size_t slot = 0; slot < active.size(); ++slot) {
-        Decoding& d = decoding[active[slot]];
-        if (!d.done) continue;
-        at::Tensor keys = valid_cpu[static_cast<int64_t>(slot)].nonzero().squeeze(1).to(policy.device);  // (cached,)
-        for (int64_t l = 0; l < layers; ++l) {
-          d.row->k.resize(layers);
-          d.row->v.resize(layers);
-          d.row->k[l] = cache.k[l][static_cast<int64_t>(slot)].index_select(1, keys);  // (nKV, cached, D)
-          d.row->v[l] = cache.v[l][static_cast<int64_t>(slot)].index_select(1, keys);
-        }
-        d.row->cached = keys.size(0);
-      }
-      if (keep_slots.empty()) break;
-      at::Tensor keep = at::tensor(keep_slots, at::kLong).to(policy.device);
-      for (int64_t l = 0; l < layers; ++l) {
-        cache.k[l] = cache.k[l].index_select(0, keep);
-        cache.v[l] = cache.v[l].index_select(0, keep);
-      }
-      key_valid = key_valid.index_select(0, keep);
-      logits = logits.index_select(0, keep);
-      tokens = tokens.index_select(0, at::tensor(keep_slots, at::kLong));
+      logits = logits.index_select(0, at::tensor(keep_slots, at::kLong).to(logits.device()));
       std::vector<int64_t> still_active;
       for (int64_t slot : keep_slots) still_active.push_back(active[slot]);
       active = std::move(still_active);
     }
 
-    // Decode one step for the rows still active.
-    const auto live = static_cast<int64_t>(active.size());
-    at::Tensor step_positions = at::empty({live, 1}, at::kLong);
-    int64_t* position_data = step_positions.data_ptr<int64_t>();
-    for (int64_t slot = 0; slot < live; ++slot) position_data[slot] = next_position[active[slot]]++;
-    key_valid.narrow(1, cache.length, 1).fill_(true);
-    at::Tensor step_allowed = key_valid.narrow(1, 0, cache.length + 1).unsqueeze(1);  // (B, 1, S)
-    hidden = model.hidden_states(tokens.view({live, 1}).to(policy.device), step_positions.to(policy.device),
-                                 step_allowed, &cache, /*recompute=*/false);
-    logits = model.logits(hidden.squeeze(1));  // (B, V)
+    // Decode one step: each active row's newest token, at the next position of its own cache.
+    packed = PackedTokens();
+    outputs.clear();
+    for (int64_t index : active) {
+      Row& row = *decoding[index].row;
+      const int64_t position = static_cast<int64_t>(row.tokens.size()) - 1;
+      pages.reserve(row.pages, position + 1);
+      packed.ids.push_back(row.tokens[position]);
+      packed.positions.push_back(position);
+      packed.tables.push_back(&row.pages);
+      outputs.push_back(packed.size() - 1);
+    }
+    logits = model.logits(packed_forward(model, packed, outputs, pages));
+    for (int64_t index : active) decoding[index].row->cached = static_cast<int64_t>(decoding[index].row->tokens.size());
   }
 
   std::vector<GeneratedRow> results;

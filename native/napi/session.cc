@@ -64,6 +64,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                         InstanceMethod<&SessionWrap::Release>("release"),
                         InstanceMethod<&SessionWrap::Generate>("generate"),
                         InstanceMethod<&SessionWrap::RowCount>("rowCount"),
+                        InstanceMethod<&SessionWrap::CacheBytes>("cacheBytes"),
                         InstanceMethod<&SessionWrap::Dispose>("dispose")});
   }
 
@@ -111,7 +112,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       if (keep < 1) throw make_error(env, {"ERR_INVALID_ARG", "keepTokens must be at least 1"});
     }
     return guarded(env, [&]() -> Napi::Value {
-      return Napi::Number::New(env, static_cast<double>(box_->session->clone(row, keep)));
+      const int64_t copy = box_->session->clone(row, keep);
+      report_session_memory(env, *box_);  // a partly filled last page is copied
+      return Napi::Number::New(env, static_cast<double>(copy));
     });
   }
 
@@ -155,6 +158,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
           return generated_rows(e, *results);
         });
     return worker->hold(box_, box_->busy).Start();
+  }
+
+  Napi::Value CacheBytes(const Napi::CallbackInfo& info) {
+    check(info.Env());
+    return Napi::Number::New(info.Env(), static_cast<double>(box_->session->cache_bytes()));
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

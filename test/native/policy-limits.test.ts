@@ -75,18 +75,18 @@ test('a session refuses prompts, appends and maxNewTokens that would pass the se
   }
 });
 
-test('a generate call whose batch cache would exceed maxGenerationBatchTokens is refused before it allocates', async (t) => {
+test('a generate call whose rows would hold more KV cache than maxGenerationBatchTokens is refused before it allocates', async (t) => {
   const small = await Policy.random(config, { seed: 1, limits: { maxGenerationBatchTokens: 100 } });
   const session = small.createSession();
   try {
     const rows = [ids(10), ids(10), ids(10), ids(10)].map((prompt) => session.addRow(prompt));
     const error = await t.throwsAsync(session.generate(rows, { ...greedy, maxNewTokens: 20 }), { instanceOf: LimitError });
     t.is(error!.limit, 'maxGenerationBatchTokens');
-    t.regex(error!.message, /generating for 4 rows \(padded to 10 \+ 20 new tokens\) needs 120 tokens, over the limit of 100/);
+    t.regex(error!.message, /generating for 4 rows \(40 tokens held \+ 20 new tokens each\) needs 120 tokens, over the limit of 100/);
     const results = await session.generate(rows, { ...greedy, maxNewTokens: 15 });
     t.is(results.length, 4);
-    // After a call, 24 of each row's 25 tokens are cached and one is pending: 4 x (24 + 1 + 1) = 104 > 100.
-    await t.throwsAsync(session.generate(rows, { ...greedy, maxNewTokens: 1 }), { instanceOf: LimitError, message: /padded to 25 \+ 1/ });
+    // After a call each row holds 25 tokens: 4 x (25 + 1) = 104 > 100.
+    await t.throwsAsync(session.generate(rows, { ...greedy, maxNewTokens: 1 }), { instanceOf: LimitError, message: /100 tokens held \+ 1 new/ });
     session.release(rows.slice(1));
     t.is((await session.generate(rows.slice(0, 1), { ...greedy, maxNewTokens: 1 })).length, 1);
   } finally {

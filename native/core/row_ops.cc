@@ -1,0 +1,81 @@
+// Implements row_ops.h. Rows are independent, so the loops split over rows; below a few thousand values a
+// loop runs on the calling thread.
+#include "core/row_ops.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+#include "core/gemm.h"
+#include "core/vector_ops.h"
+
+namespace rexrag {
+namespace {
+
+constexpr int64_t kValuesPerTask = 1 << 14;
+
+int64_t row_grain(int64_t row_size) { return std::max<int64_t>(1, kValuesPerTask / std::max<int64_t>(1, row_size)); }
+
+}  // namespace
+
+bool row_ops_apply(const std::vector<at::Tensor>& tensors) {
+  static const bool switched_off = aten_kernels_requested();
+  if (switched_off) return false;
+  for (const at::Tensor& t : tensors) {
+    if (!t.device().is_cpu() || t.scalar_type() != at::kFloat || !t.is_contiguous()) return false;
+  }
+  return true;
+}
+
+at::Tensor rms_norm_rows(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  const int64_t H = x.size(-1), rows = x.numel() / H;
+  at::Tensor out = at::empty_like(x);
+  const float* in = x.data_ptr<float>();
+  const float* w = weight.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  const VectorOps ops = vector_ops();
+  at::parallel_for(0, rows, row_grain(H), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = in + r * H;
+      const float inverse = 1.0f / std::sqrt(ops.dot(row, row, H) / static_cast<float>(H) + static_cast<float>(eps));
+      for (int64_t i = 0; i < H; ++i) o[r * H + i] = w[i] * (row[i] * inverse);
+    }
+  });
+  return out;
+}
+
+void rotate_in_place(at::Tensor& x, const std::vector<int64_t>& positions, const at::Tensor& inv_freq) {
+  const int64_t N = x.size(0), heads = x.size(1), D = x.size(2), half = D / 2;
+  float* data = x.data_ptr<float>();
+  const float* freq = inv_freq.data_ptr<float>();
+  at::parallel_for(0, N, row_grain(heads * D), [&](int64_t begin, int64_t end) {
+    std::vector<float> cos(half), sin(half);
+    for (int64_t t = begin; t < end; ++t) {
+      const auto position = static_cast<float>(positions[t]);
+      for (int64_t i = 0; i < half; ++i) {
+        const float angle = position * freq[i];
+        cos[i] = std::cos(angle);
+        sin[i] = std::sin(angle);
+      }
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = data + (t * heads + h) * D;
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = v[i], b = v[i + half];
+          v[i] = a * cos[i] - b * sin[i];
+          v[i + half] = b * cos[i] + a * sin[i];
+        }
+      }
+    }
+  });
+}
+
+void silu_mul_in_place(at::Tensor& gate, const at::Tensor& up) {
+  const int64_t n = gate.numel();
+  float* g = gate.data_ptr<float>();
+  const float* u = up.data_ptr<float>();
+  at::parallel_for(0, n, kValuesPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  });
+}
+
+}  // namespace rexrag
