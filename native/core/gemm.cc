@@ -179,8 +179,10 @@ void gemm_abt(const float* a, const float* b, float* c, int64_t M, int64_t N, in
   const int64_t row_tiles = (M + kRowTile - 1) / kRowTile;
   const int64_t output_tiles = (N + kOutputTile - 1) / kOutputTile;
   const int64_t tasks = row_tiles * output_tiles;
-  // Below about a million multiply-adds the threads' start costs more than they save.
-  const int64_t grain = M * N * K < (int64_t{1} << 20) ? tasks : 1;
+  // Small products run on the calling thread: starting the others costs more than they save below about a
+  // million multiply-adds, unless b alone is large enough (512 KiB) that reading it is the cost, as at 1 row.
+  const bool small = M * N * K < (int64_t{1} << 20) && N * K < (int64_t{1} << 17);
+  const int64_t grain = small ? tasks : 1;
   at::parallel_for(0, tasks, grain, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t m0 = (t / output_tiles) * kRowTile, n0 = (t % output_tiles) * kOutputTile;
