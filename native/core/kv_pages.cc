@@ -10,8 +10,8 @@ namespace rexrag {
 KVPages::KVPages(int64_t layers, int64_t kv_heads, int64_t head_dim, at::TensorOptions options)
     : kv_heads_(kv_heads), head_dim_(head_dim), options_(options), keys_(layers), values_(layers) {
   for (int64_t l = 0; l < layers; ++l) {
-    keys_[l] = at::zeros({0, kv_heads, head_dim}, options);
-    values_[l] = at::zeros({0, kv_heads, head_dim}, options);
+    keys_[l] = at::zeros({0, kv_heads, head_dim, kPageTokens}, options);
+    values_[l] = at::zeros({0, kv_heads, kPageTokens, head_dim}, options);
   }
 }
 
@@ -21,8 +21,10 @@ void KVPages::grow() {
   const int64_t grown = std::max<int64_t>(16, 2 * pages);
   for (auto* pools : {&keys_, &values_}) {
     for (at::Tensor& pool : *pools) {
-      at::Tensor bigger = at::zeros({grown * kPageTokens, kv_heads_, head_dim_}, options_);
-      bigger.narrow(0, 0, pool.size(0)).copy_(pool);
+      std::vector<int64_t> shape(pool.sizes().begin(), pool.sizes().end());
+      shape[0] = grown;
+      at::Tensor bigger = at::zeros(shape, options_);
+      bigger.narrow(0, 0, pages).copy_(pool);
       pool = bigger;
     }
   }
@@ -51,11 +53,10 @@ std::vector<int32_t> KVPages::share_prefix(const std::vector<int32_t>& source, i
     holders_[source[p]] += 1;
   }
   if (partial > 0) {
+    // The whole page is copied; its positions past `partial` are rewritten before anything reads them.
     const int32_t page = take_page();
     for (auto* pools : {&keys_, &values_}) {
-      for (at::Tensor& pool : *pools) {
-        pool.narrow(0, int64_t{page} * kPageTokens, partial).copy_(pool.narrow(0, source[full] * kPageTokens, partial));
-      }
+      for (at::Tensor& pool : *pools) pool[page].copy_(pool[source[full]]);
     }
     table.push_back(page);
   }

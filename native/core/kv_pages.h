@@ -1,8 +1,10 @@
 // The KV cache of a generation session, in pages of kPageTokens positions: every row owns a list of pages (its
 // page table), so rows join, grow and leave a batch without copying anyone's keys, and a clone shares its
-// parent's full pages (refcounted) and copies only the partly filled last one. Per layer, one pool tensor of
-// shape (pages · kPageTokens, n_kv_heads, head_dim) holds the keys and one the values; a position's slot is
-// table[position / kPageTokens] · kPageTokens + position % kPageTokens.
+// parent's full pages (refcounted) and copies only the partly filled last one. Per layer one pool holds the keys
+// as (pages, n_kv_heads, head_dim, kPageTokens), a page's keys transposed so that one vector load reads a
+// dimension of 16 keys and a query's 16 scores need no horizontal sums, and one pool holds the values as
+// (pages, n_kv_heads, kPageTokens, head_dim). Position p of a row is at offset p % kPageTokens of page
+// table[p / kPageTokens].
 #pragma once
 
 #include <ATen/ATen.h>
@@ -26,10 +28,8 @@ class KVPages {
   /// Gives a row's pages back (a shared page is freed when its last holder lets go).
   void release(std::vector<int32_t>& table);
 
-  /// Slot of `position` in the pools, for a row with page table `table`.
-  static int64_t slot(const std::vector<int32_t>& table, int64_t position) {
-    return int64_t{table[position / kPageTokens]} * kPageTokens + position % kPageTokens;
-  }
+  /// The page holding `position` of a row with page table `table`.
+  static int64_t page_of(const std::vector<int32_t>& table, int64_t position) { return table[position / kPageTokens]; }
 
   at::Tensor& keys(int64_t layer) { return keys_[layer]; }
   at::Tensor& values(int64_t layer) { return values_[layer]; }
