@@ -22,7 +22,8 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-fvisibility=hidden", "-O2"],
+      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-fvisibility=hidden", "-O2", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
       "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
     }
   ]
