@@ -295,7 +295,7 @@ export interface NativeChecks {
     gradHidden: number;
     gradWeight: number;
   };
-  /** The linear layers' kernel (fast_linear) and at::linear, each against a float64 reference, and its thread-count independence. */
+  /** The linear layers' kernels (fast_linear, forward and backward) and at::linear, each against a float64 reference, and their thread-count independence. */
   fastLinear(options: { rows: number; inFeatures: number; outFeatures: number; bias: boolean; seed: number }): {
     output: number;
     gradInput: number;
@@ -305,6 +305,7 @@ export interface NativeChecks {
     atenGradInput: number;
     atenGradWeight: number;
     sameOnOneThread: boolean;
+    sameGradientsOnOneThread: boolean;
   };
 }
 

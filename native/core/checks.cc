@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
 #include <numeric>
 #include <tuple>
 
@@ -147,11 +148,17 @@ LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_fea
   check.aten_output = diff(aten[0], exact[0]);
   check.aten_grad_input = diff(aten[1], exact[1]);
   check.aten_grad_weight = diff(aten[2], exact[2]);
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const at::Tensor single = matmul_abt(x, weight);
-  at::set_num_threads(threads);
-  check.same_on_one_thread = at::equal(single, matmul_abt(x, weight));
+  // The products themselves on 1 thread and on 2 (at least: the kernels split their tiles over the threads).
+  auto products = [&](int threads) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    std::vector<at::Tensor> out{matmul_abt(x, weight), linear_grad_input(r, weight), linear_grad_weight(r, x)};
+    at::set_num_threads(before);
+    return out;
+  };
+  const auto single = products(1), several = products(std::max(2, at::get_num_threads()));
+  check.same_on_one_thread = at::equal(single[0], several[0]);
+  check.same_gradients_on_one_thread = at::equal(single[1], several[1]) && at::equal(single[2], several[2]);
   return check;
 }
 

@@ -38,11 +38,12 @@ TokenLogprobCheck check_token_logprobs(int64_t rows, int64_t hidden, int64_t voc
 
 /// fast_linear against a float64 reference on random inputs (rows x in -> out, with or without a bias): the
 /// largest absolute differences of the output and of the three gradients (loss Σ r·y for a random r), the same
-/// for at::linear in float32 as the yardstick, and whether the kernel's output is bit-identical on 1 thread.
+/// for at::linear in float32 as the yardstick, and whether the kernels' output and the backward's two products
+/// (linear_grad_input, linear_grad_weight) are bit-identical on 1 thread and on 2.
 struct LinearCheck {
   double output = 0, grad_input = 0, grad_weight = 0, grad_bias = 0;
   double aten_output = 0, aten_grad_input = 0, aten_grad_weight = 0;
-  bool same_on_one_thread = false;
+  bool same_on_one_thread = false, same_gradients_on_one_thread = false;
 };
 LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_features, bool with_bias,
                               uint64_t seed);

@@ -1,11 +1,12 @@
 // Implements fast_linear.h. Backward of y = x Wᵀ (the bias is left to autograd) with g = dL/dy:
-//   dL/dx = g W,   dL/dW = gᵀ x
+//   dL/dx = g W (gemm_ab with A = g),   dL/dW = gᵀ x (gemm_ab with A = gᵀ, a view: no transposed copies)
 #include "core/fast_linear.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/gemm.h"
+#include "core/gemm_ab.h"
 
 namespace rexrag {
 namespace {
@@ -26,7 +27,13 @@ at::Tensor kernel_product(const at::Tensor& a, const at::Tensor& b) {
   return c;
 }
 
-/// x (M, K) · Wᵀ on the kernel, the backward on BLAS (the bias is added outside, by autograd).
+bool backward_kernel_applies(const at::Tensor& g, const at::Tensor& b) {
+  return gemm_ab_beats_blas() && g.device().is_cpu() && b.device().is_cpu() && g.scalar_type() == at::kFloat &&
+         b.scalar_type() == at::kFloat && g.dim() == 2 && b.dim() == 2 && g.size(0) > 0 && g.size(1) > 0 &&
+         b.size(1) > 0;
+}
+
+/// x (M, K) · Wᵀ on the kernels, forward and backward (the bias is added outside, by autograd).
 struct LinearFunction : torch::autograd::Function<LinearFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight) {
     ctx->save_for_backward({x, weight});
@@ -38,15 +45,31 @@ struct LinearFunction : torch::autograd::Function<LinearFunction> {
     const at::Tensor &x = saved[0], &weight = saved[1];
     const at::Tensor g = grads[0].contiguous();  // (M, N)
     at::Tensor grad_x, grad_weight;
-    // ATen's BLAS reads the transposed operands in place; the kernel would need transposed copies, which cost
-    // more than its faster products save on these shapes.
-    if (ctx->needs_input_grad(0)) grad_x = at::mm(g, weight);      // (M, K)
-    if (ctx->needs_input_grad(1)) grad_weight = at::mm(g.t(), x);  // (N, K)
+    if (ctx->needs_input_grad(0)) grad_x = linear_grad_input(g, weight);
+    if (ctx->needs_input_grad(1)) grad_weight = linear_grad_weight(g, x);
     return {grad_x, grad_weight};
   }
 };
 
 }  // namespace
+
+at::Tensor linear_grad_input(const at::Tensor& g, const at::Tensor& weight) {
+  if (!backward_kernel_applies(g, weight) || g.size(1) != weight.size(0)) return at::mm(g, weight);
+  const at::Tensor gc = g.contiguous(), wc = weight.contiguous();
+  const int64_t M = g.size(0), N = g.size(1), K = weight.size(1);
+  at::Tensor grad = at::empty({M, K}, g.options());
+  gemm_ab({gc.data_ptr<float>(), N, 1}, wc.data_ptr<float>(), K, grad.data_ptr<float>(), M, K, N, false);
+  return grad;
+}
+
+at::Tensor linear_grad_weight(const at::Tensor& g, const at::Tensor& x) {
+  if (!backward_kernel_applies(g, x) || g.size(0) != x.size(0)) return at::mm(g.t(), x);
+  const at::Tensor gc = g.contiguous(), xc = x.contiguous();
+  const int64_t M = g.size(0), N = g.size(1), K = x.size(1);
+  at::Tensor grad = at::empty({N, K}, g.options());
+  gemm_ab({gc.data_ptr<float>(), 1, N}, xc.data_ptr<float>(), K, grad.data_ptr<float>(), N, K, M, false);  // gᵀ: a view
+  return grad;
+}
 
 at::Tensor matmul_abt(const at::Tensor& a, const at::Tensor& b) {
   return kernel_applies(a, b) ? kernel_product(a, b) : at::matmul(a, b.t());

@@ -91,6 +91,7 @@ Napi::Value FastLinear(const Napi::CallbackInfo& info) {
     out.Set("atenGradInput", check.aten_grad_input);
     out.Set("atenGradWeight", check.aten_grad_weight);
     out.Set("sameOnOneThread", check.same_on_one_thread);
+    out.Set("sameGradientsOnOneThread", check.same_gradients_on_one_thread);
     return out;
   });
 }

@@ -1,13 +1,16 @@
-// The linear layers' float32 kernel (native/core/gemm.cc through fast_linear): output and gradients against a
-// float64 reference on shapes that exercise every tail (rows not a multiple of the 4-row block, outputs not a
-// multiple of 4, K not a multiple of the 16-float vector, K longer than one 1024 slice), next to at::linear's own
-// float32 error as the yardstick; and its result is the same bits on one thread as on several.
+// The linear layers' float32 kernels through fast_linear: the forward (native/core/gemm.cc) and the backward's
+// g·W and gᵀ·x (native/core/gemm_ab.cc). Output and gradients against a float64 reference on shapes that exercise
+// every tail: rows not a multiple of the forward's 4-row block or the backward's 8 (AVX2: 6), outputs not a
+// multiple of 4, K not a multiple of the 16-float vector or of the backward's 48-column strip, K longer than the
+// forward's 1024 slice and the backward's 256, next to at::linear's own float32 error as the yardstick; and the
+// kernels' results are the same bits on one thread as on several.
 import test from 'ava';
 
 import { native } from '../../lib/native.js';
 
 const shapes = [
   [1, 896, 300], [3, 7, 5], [5, 33, 4], [8, 129, 257], [13, 1030, 9], [33, 16, 1], [70, 2100, 66], [130, 64, 130],
+  [300, 50, 17], [521, 97, 259],
 ] as const;
 
 for (const [rows, inFeatures, outFeatures] of shapes) {
@@ -21,7 +24,8 @@ for (const [rows, inFeatures, outFeatures] of shapes) {
       t.true(within(d.gradInput, outFeatures), `input gradient off by ${d.gradInput}`);
       t.true(within(d.gradWeight, rows), `weight gradient off by ${d.gradWeight}`);
       t.true(within(d.gradBias, rows), `bias gradient off by ${d.gradBias}`);
-      t.true(d.sameOnOneThread, 'the kernel gave other bits on one thread');
+      t.true(d.sameOnOneThread, 'the forward kernel gave other bits on one thread');
+      t.true(d.sameGradientsOnOneThread, 'the backward kernel gave other bits on one thread');
     }
   });
 }
