@@ -307,6 +307,16 @@ export interface NativeChecks {
     sameOnOneThread: boolean;
     sameGradientsOnOneThread: boolean;
   };
+  /** The fused RMSNorm (native/core/rms_norm.cc) and ATen's ops, each against HF's expression in float64. */
+  rmsNorm(options: { rows: number; width: number; seed: number }): {
+    output: number;
+    gradInput: number;
+    gradWeight: number;
+    atenOutput: number;
+    atenGradInput: number;
+    atenGradWeight: number;
+    sameOnOneThread: boolean;
+  };
 }
 
 export interface NativeBinding {

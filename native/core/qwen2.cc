@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/fast_linear.h"
 #include "core/recompute.h"
+#include "core/rms_norm.h"
 
 namespace rexrag {
 namespace {
@@ -57,6 +58,7 @@ RMSNormImpl::RMSNormImpl(int64_t size, double eps_) : eps(eps_) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  if (fused_rms_norm_applies(x, weight)) return fused_rms_norm(x, weight, eps);
   at::Tensor x32 = x.to(at::kFloat);
   at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());

@@ -1,6 +1,7 @@
-// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate, fastLinear,
+// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate, fastLinear, rmsNorm,
 // tokenLogprobs. Synchronous: they run on small arrays.
 #include "core/checks.h"
+#include "core/rms_norm_check.h"
 #include "napi/checks.h"
 #include "napi/convert.h"
 #include "napi/errors.h"
@@ -96,6 +97,26 @@ Napi::Value FastLinear(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "options");
+  const int64_t rows = integer_field(o, "rows", "options");
+  const int64_t width = integer_field(o, "width", "options");
+  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  return guarded(env, [&]() -> Napi::Value {
+    RmsNormCheck check = check_rms_norm(rows, width, seed);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", check.output);
+    out.Set("gradInput", check.grad_input);
+    out.Set("gradWeight", check.grad_weight);
+    out.Set("atenOutput", check.aten_output);
+    out.Set("atenGradInput", check.aten_grad_input);
+    out.Set("atenGradWeight", check.aten_grad_weight);
+    out.Set("sameOnOneThread", check.same_on_one_thread);
+    return out;
+  });
+}
+
 }  // namespace
 
 void register_checks(Napi::Env env, Napi::Object exports) {
@@ -104,6 +125,7 @@ void register_checks(Napi::Env env, Napi::Object exports) {
   checks.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
   checks.Set("tokenLogprobs", Napi::Function::New(env, TokenLogprobs, "tokenLogprobs"));
   checks.Set("fastLinear", Napi::Function::New(env, FastLinear, "fastLinear"));
+  checks.Set("rmsNorm", Napi::Function::New(env, RmsNorm, "rmsNorm"));
   exports.Set("checks", checks);
 }
 
