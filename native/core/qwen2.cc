@@ -95,9 +95,22 @@ at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   }
   if (fused_attention_applies(q, k, v)) return o_proj(fused_attention(q, k, v, bias));
   // Grouped-query attention without repeating K/V: query head h reads kv head h / group, as HF's repeat_kv.
-  at::Tensor q_grouped = q.reshape({batch, num_kv_heads, group * steps, head_dim});             // (B, nKV, g·T, D)
-  at::Tensor scores = at::matmul(q_grouped, k.transpose(2, 3)) / std::sqrt(double(head_dim));  // (B, nKV, g·T, S)
-  scores = scores.view({batch, num_kv_heads, group, steps, -1}) + bias;                          // (B, nKV, g, T, S)
+  at::Tensor q_grouped = q.reshape({batch, num_kv_heads, group * steps, head_dim});  // (B, nKV, g·T, D)
+  const int64_t keys = k.size(2);
+  at::Tensor scores;  // (B, nKV, g, T, S)
+  if (bias.scalar_type() == q.scalar_type()) {
+    // mask + q kᵀ / sqrt(D) as one BLAS call accumulating onto a copy of the mask: two fewer passes over the
+    // (B, nH, T, S) scores, forward and backward, than a matmul, a division and an addition.
+    scores = bias.expand({batch, num_kv_heads, group, steps, keys}).contiguous();
+    scores.view({batch * num_kv_heads, group * steps, keys})
+        .baddbmm_(q_grouped.reshape({batch * num_kv_heads, group * steps, head_dim}),
+                  k.transpose(2, 3).reshape({batch * num_kv_heads, head_dim, keys}), /*beta=*/1,
+                  /*alpha=*/1.0 / std::sqrt(double(head_dim)));
+  } else {  // bfloat16 activations: the float32 mask is added in float32, as HF's promotion does
+    scores = (at::matmul(q_grouped, k.transpose(2, 3)) / std::sqrt(double(head_dim)))
+                 .view({batch, num_kv_heads, group, steps, keys}) +
+             bias;
+  }
   at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
   at::Tensor out = at::matmul(probs.view({batch, num_kv_heads, group * steps, -1}), v);  // (B, nKV, g·T, D)
   out = out.view({batch, num_heads, steps, head_dim}).transpose(1, 2).reshape({batch, steps, -1});  // (B, T, H)
