@@ -53,22 +53,51 @@ struct LinearFunction : torch::autograd::Function<LinearFunction> {
 
 }  // namespace
 
-at::Tensor linear_grad_input(const at::Tensor& g, const at::Tensor& weight) {
-  if (!backward_kernel_applies(g, weight) || g.size(1) != weight.size(0)) return at::mm(g, weight);
+namespace {
+
+bool fits(const at::Tensor& out, int64_t rows, int64_t columns) {
+  return out.is_contiguous() && out.scalar_type() == at::kFloat && out.device().is_cpu() && out.size(0) == rows &&
+         out.size(1) == columns;
+}
+
+/// out = g·W (or out += when `accumulate`); false when the kernel does not take these operands.
+bool grad_input_on_kernel(at::Tensor& out, const at::Tensor& g, const at::Tensor& weight, bool accumulate) {
+  if (!backward_kernel_applies(g, weight) || g.size(1) != weight.size(0) || !fits(out, g.size(0), weight.size(1))) {
+    return false;
+  }
   const at::Tensor gc = g.contiguous(), wc = weight.contiguous();
   const int64_t M = g.size(0), N = g.size(1), K = weight.size(1);
-  at::Tensor grad = at::empty({M, K}, g.options());
-  gemm_ab({gc.data_ptr<float>(), N, 1}, wc.data_ptr<float>(), K, grad.data_ptr<float>(), M, K, N, false);
-  return grad;
+  gemm_ab({gc.data_ptr<float>(), N, 1}, wc.data_ptr<float>(), K, out.data_ptr<float>(), M, K, N, accumulate);
+  return true;
+}
+
+/// out = gᵀ·x (or out += when `accumulate`); false when the kernel does not take these operands.
+bool grad_weight_on_kernel(at::Tensor& out, const at::Tensor& g, const at::Tensor& x, bool accumulate) {
+  if (!backward_kernel_applies(g, x) || g.size(0) != x.size(0) || !fits(out, g.size(1), x.size(1))) return false;
+  const at::Tensor gc = g.contiguous(), xc = x.contiguous();
+  const int64_t M = g.size(0), N = g.size(1), K = x.size(1);
+  gemm_ab({gc.data_ptr<float>(), 1, N}, xc.data_ptr<float>(), K, out.data_ptr<float>(), N, K, M, accumulate);  // gᵀ: a view
+  return true;
+}
+
+}  // namespace
+
+at::Tensor linear_grad_input(const at::Tensor& g, const at::Tensor& weight) {
+  at::Tensor grad = at::empty({g.size(0), weight.size(1)}, g.options());
+  return grad_input_on_kernel(grad, g, weight, false) ? grad : at::mm(g, weight);
 }
 
 at::Tensor linear_grad_weight(const at::Tensor& g, const at::Tensor& x) {
-  if (!backward_kernel_applies(g, x) || g.size(0) != x.size(0)) return at::mm(g.t(), x);
-  const at::Tensor gc = g.contiguous(), xc = x.contiguous();
-  const int64_t M = g.size(0), N = g.size(1), K = x.size(1);
-  at::Tensor grad = at::empty({N, K}, g.options());
-  gemm_ab({gc.data_ptr<float>(), 1, N}, xc.data_ptr<float>(), K, grad.data_ptr<float>(), N, K, M, false);  // gᵀ: a view
-  return grad;
+  at::Tensor grad = at::empty({g.size(1), x.size(1)}, g.options());
+  return grad_weight_on_kernel(grad, g, x, false) ? grad : at::mm(g.t(), x);
+}
+
+void add_linear_grad_input(at::Tensor& out, const at::Tensor& g, const at::Tensor& weight) {
+  if (!grad_input_on_kernel(out, g, weight, true)) out.add_(at::mm(g, weight));
+}
+
+void add_linear_grad_weight(at::Tensor& out, const at::Tensor& g, const at::Tensor& x) {
+  if (!grad_weight_on_kernel(out, g, x, true)) out.add_(at::mm(g.t(), x));
 }
 
 at::Tensor matmul_abt(const at::Tensor& a, const at::Tensor& b) {

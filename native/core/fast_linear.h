@@ -14,6 +14,9 @@ at::Tensor matmul_abt(const at::Tensor& a, const at::Tensor& b);
 /// gᵀ·x -> (N, K), on the kernel where it applies and at::mm otherwise.
 at::Tensor linear_grad_input(const at::Tensor& g, const at::Tensor& weight);
 at::Tensor linear_grad_weight(const at::Tensor& g, const at::Tensor& x);
+/// The same products added into `out` (no temporary on the kernel's path).
+void add_linear_grad_input(at::Tensor& out, const at::Tensor& g, const at::Tensor& weight);
+void add_linear_grad_weight(at::Tensor& out, const at::Tensor& g, const at::Tensor& x);
 
 /// at::linear(x, weight, bias): x (..., K), weight (N, K), bias (N) or undefined -> (..., N), differentiable.
 at::Tensor fast_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);

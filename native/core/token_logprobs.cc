@@ -150,8 +150,9 @@ struct TokenLogProbFunction : torch::autograd::Function<TokenLogProbFunction> {
           grad_h.add_(at::matmul(dz_low, w_mm));                                // (c, H)
           grad_weight.narrow(0, v0, width).add_(at::matmul(dz_low.t(), h_mm));  // (w, H)
         } else {
-          grad_h.add_(at::matmul(dz, w.to(at::kFloat)));                   // (c, H)
-          grad_weight.narrow(0, v0, width).add_(at::matmul(dz.t(), h32));  // (w, H)
+          at::Tensor weight_rows = grad_weight.narrow(0, v0, width);  // contiguous rows of the gradient
+          add_linear_grad_input(grad_h, dz, w.to(at::kFloat));           // (c, H)
+          add_linear_grad_weight(weight_rows, dz, h32);                  // (w, H)
         }
       }
       grad_hidden.narrow(0, start, size).copy_(grad_h);
