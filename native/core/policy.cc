@@ -253,7 +253,7 @@ Policy::ScoreResult Policy::score(const ScoreRequest& request) {
     if (sel_out.empty()) continue;
     ids = ids.to(state_->device);
     valid = valid.to(state_->device);
-    at::Tensor hidden = model.hidden_states(ids, positions_from_mask(valid), causal_key_mask(valid), nullptr,
+    at::Tensor hidden = model.hidden_states(ids, positions_from_mask(valid), causal_key_mask(valid),
                                             /*recompute=*/false);
     at::Tensor batch_index = at::tensor(sel_batch, at::kLong).to(state_->device);
     at::Tensor position = at::tensor(sel_position, at::kLong).to(state_->device);

@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-#include "core/attention_kernel.h"
 #include "core/errors.h"
 #include "core/fast_linear.h"
 #include "core/recompute.h"
@@ -75,7 +74,7 @@ Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& config)
 }
 
 at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                       const at::Tensor& bias, LayerCache* cache, int64_t layer) {
+                                       const at::Tensor& bias) {
   const int64_t batch = x.size(0), steps = x.size(1);
   const int64_t group = num_heads / num_kv_heads;
   at::Tensor q = q_proj(x).view({batch, steps, num_heads, head_dim}).transpose(1, 2);     // (B, nH, T, D)
@@ -83,17 +82,6 @@ at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   at::Tensor v = v_proj(x).view({batch, steps, num_kv_heads, head_dim}).transpose(1, 2);  // (B, nKV, T, D)
   q = q * cos + rotate_half(q) * sin;
   k = k * cos + rotate_half(k) * sin;
-  if (cache != nullptr) {
-    // Written in place into preallocated storage: no per-step concatenation of the whole cache.
-    at::Tensor& cache_k = cache->k[layer];
-    at::Tensor& cache_v = cache->v[layer];
-    TORCH_CHECK(cache_k.size(2) >= cache->length + steps, "KV cache capacity exceeded");
-    cache_k.narrow(2, cache->length, steps).copy_(k);
-    cache_v.narrow(2, cache->length, steps).copy_(v);
-    k = cache_k.narrow(2, 0, cache->length + steps);  // (B, nKV, S, D)
-    v = cache_v.narrow(2, 0, cache->length + steps);  // (B, nKV, S, D)
-  }
-  if (fused_attention_applies(q, k, v)) return o_proj(fused_attention(q, k, v, bias));
   // Grouped-query attention without repeating K/V: query head h reads kv head h / group, as HF's repeat_kv.
   at::Tensor q_grouped = q.reshape({batch, num_kv_heads, group * steps, head_dim});  // (B, nKV, g·T, D)
   const int64_t keys = k.size(2);
@@ -134,8 +122,8 @@ Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& config) {
 }
 
 at::Tensor Qwen2DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                          const at::Tensor& bias, LayerCache* cache, int64_t layer) {
-  at::Tensor h = x + self_attn->forward(input_layernorm(x), cos, sin, bias, cache, layer);
+                                          const at::Tensor& bias) {
+  at::Tensor h = x + self_attn->forward(input_layernorm(x), cos, sin, bias);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -172,7 +160,7 @@ at::Tensor Qwen2ForCausalLMImpl::logits(const at::Tensor& hidden) const {
 }
 
 at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::Tensor& positions,
-                                               const at::Tensor& key_allowed, LayerCache* cache, bool recompute) {
+                                               const at::Tensor& key_allowed, bool recompute) {
   const int64_t layer_count = static_cast<int64_t>(model->layers->size());
   at::Tensor x = model->embed_tokens(ids);                                               // (B, T, H)
   at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;                  // (B, T, D/2)
@@ -182,13 +170,10 @@ at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::
   at::Tensor bias = at::zeros(key_allowed.sizes(), x.options().dtype(at::kFloat))
                         .masked_fill(key_allowed.logical_not(), -1e30)
                         .view({key_allowed.size(0), 1, 1, key_allowed.size(1), key_allowed.size(2)});  // (B,1,1,T,S)
-  TORCH_CHECK(cache == nullptr || static_cast<int64_t>(cache->k.size()) == layer_count, "cache has wrong layer count");
-  TORCH_CHECK(cache == nullptr || !recompute, "layer recomputation is for training passes, without a KV cache");
   for (int64_t l = 0; l < layer_count; ++l) {
     Qwen2DecoderLayerImpl& layer = *model->layers->ptr<Qwen2DecoderLayerImpl>(l);
-    x = recompute ? recomputed_layer(layer, x, cos, sin, bias) : layer.forward(x, cos, sin, bias, cache, l);
+    x = recompute ? recomputed_layer(layer, x, cos, sin, bias) : layer.forward(x, cos, sin, bias);
   }
-  if (cache != nullptr) cache->length += ids.size(1);
   return model->norm(x);
 }
 

@@ -1,7 +1,8 @@
 // The Qwen2 decoder (Qwen2ForCausalLM) on libtorch: token embedding, RMSNorm, rotary embeddings, grouped-query
 // attention with q/k/v biases, SwiGLU MLP, optional tied LM head. Module and parameter names match Hugging
-// Face's, so named_parameters() keys equal a checkpoint's keys. Batching, padding and caching policy live in the
-// callers (policy.cc, session.cc): the forward pass takes explicit positions, a key mask and an optional cache.
+// Face's, so named_parameters() keys equal a checkpoint's keys. Batching and padding live in the callers
+// (policy.cc, trainer.cc): the forward pass takes explicit positions and a key mask. Generation runs the same
+// weights through packed_decoder.h, with its paged KV cache.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -13,14 +14,6 @@
 #include "core/qwen2_config.h"
 
 namespace rexrag {
-
-/// Per-layer keys and values of a batch, preallocated: k[l], v[l] are (B, n_kv_heads, capacity, head_dim) and
-/// the first `length` positions are filled. A forward pass of T tokens writes positions [length, length + T).
-struct LayerCache {
-  std::vector<at::Tensor> k;
-  std::vector<at::Tensor> v;
-  int64_t length = 0;
-};
 
 /// y = x Wᵀ + b, with HF's parameter names `weight` (out, in) and `bias` (out).
 struct ProjectionImpl : torch::nn::Module {
@@ -48,10 +41,8 @@ TORCH_MODULE(RMSNorm);
 
 struct Qwen2AttentionImpl : torch::nn::Module {
   explicit Qwen2AttentionImpl(const Qwen2Config& config);
-  /// x (B, T, H); cos/sin (B, 1, T, D); bias (B, 1, 1, T, S) additive mask where S = cache length + T.
-  /// With a cache, the new keys/values (rotary applied) are written into layer `layer` of it.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
-                     LayerCache* cache, int64_t layer);
+  /// x (B, T, H); cos/sin (B, 1, T, D); bias (B, 1, 1, T, T) additive mask.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias);
   Projection q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t num_heads, num_kv_heads, head_dim;
 };
@@ -67,8 +58,7 @@ TORCH_MODULE(Qwen2MLP);
 
 struct Qwen2DecoderLayerImpl : torch::nn::Module {
   explicit Qwen2DecoderLayerImpl(const Qwen2Config& config);
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
-                     LayerCache* cache, int64_t layer);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias);
   Qwen2Attention self_attn{nullptr};
   Qwen2MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -87,13 +77,11 @@ TORCH_MODULE(Qwen2Model);
 struct Qwen2ForCausalLMImpl : torch::nn::Module {
   explicit Qwen2ForCausalLMImpl(const Qwen2Config& config);
 
-  /// Final-norm hidden states (B, T, H) for ids (B, T) at positions (B, T). `key_allowed` (B, T, S) is true
-  /// where a query may attend to a key, S = cache length + T. With a cache, the new keys and values are
-  /// written into it and its length grows by T (its capacity must allow it). With `recompute` (training, no
-  /// cache), each decoder layer keeps only its input for the backward pass and is run again there
-  /// (recompute.h).
+  /// Final-norm hidden states (B, T, H) for ids (B, T) at positions (B, T). `key_allowed` (B, T, T) is true
+  /// where a query may attend to a key. With `recompute` (training), each decoder layer keeps only its
+  /// input for the backward pass and is run again there (recompute.h).
   at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& key_allowed,
-                           LayerCache* cache, bool recompute);
+                           bool recompute);
   /// Moves parameters to `device` as `dtype`; the rotary frequencies stay float32.
   void to_device(const at::Device& device, at::ScalarType dtype);
   /// The LM head matrix (V, H): lm_head.weight, or the input embedding when tied.

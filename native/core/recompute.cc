@@ -28,7 +28,7 @@ struct LayerCall : torch::CustomClassHolder {
   std::vector<at::Tensor> parameters;  // those that require grad, in layer.parameters() order
   AutocastState autocast;              // the forward pass's, so the recomputation rounds as it did
 
-  at::Tensor run(const at::Tensor& x) const { return layer->forward(x, cos, sin, bias, nullptr, 0); }
+  at::Tensor run(const at::Tensor& x) const { return layer->forward(x, cos, sin, bias); }
 };
 
 struct RecomputedLayerFunction : torch::autograd::Function<RecomputedLayerFunction> {

@@ -201,7 +201,7 @@ DeviceInputs to_device(const MicroBatch& micro, at::Device device) {
 std::pair<at::Tensor, at::Tensor> loss_token_logprobs(Qwen2ForCausalLMImpl& model, const DeviceInputs& in,
                                                       int64_t logit_chunk, double temperature, bool with_entropy,
                                                       bool recompute) {
-  at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, nullptr, recompute);  // (B, T, H)
+  at::Tensor hidden = model.hidden_states(in.ids, in.positions, in.key_mask, recompute);  // (B, T, H)
   at::Tensor predicting = hidden.index({in.batch_index, in.position - 1});               // (N, H)
   return token_logprobs(predicting, model.lm_head_weight(), in.targets, logit_chunk, temperature, with_entropy);
 }
