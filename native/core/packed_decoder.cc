@@ -1,5 +1,5 @@
-// Implements packed_decoder.h. On float32 CPU weights a layer is a few fused loops (row_ops.h) around the
-// projections; otherwise the model's own modules run, so every dtype and device works. The attention is
+// Implements packed_decoder.h. On float32 CPU weights a layer is a few fused loops (row_ops.h, rms_norm.h) around
+// the projections; otherwise the model's own modules run, so every dtype and device works. The attention is
 // paged_attention either way.
 #include "core/packed_decoder.h"
 
@@ -37,14 +37,14 @@ void fused_layer(Qwen2DecoderLayerImpl& layer, at::Tensor& x, const at::Tensor& 
   Qwen2AttentionImpl& attention = *layer.self_attn;
   Qwen2MLPImpl& mlp = *layer.mlp;
   const int64_t N = x.size(0), heads = attention.num_heads, kv_heads = attention.num_kv_heads, D = attention.head_dim;
-  at::Tensor h = rms_norm_rows(x, layer.input_layernorm->weight, layer.input_layernorm->eps);
+  at::Tensor h = layer.input_layernorm(x);  // fused (rms_norm.h) on float32 CPU tensors
   at::Tensor q = fast_linear(h, attention.q_proj->weight, attention.q_proj->bias).view({N, heads, D});
   at::Tensor k = fast_linear(h, attention.k_proj->weight, attention.k_proj->bias).view({N, kv_heads, D});
   const at::Tensor v = fast_linear(h, attention.v_proj->weight, attention.v_proj->bias).view({N, kv_heads, D});
   rotate_in_place(q, tokens.positions, inv_freq);
   rotate_in_place(k, tokens.positions, inv_freq);
   x.add_(fast_linear(paged_attention(q, k, v, cache, l, tokens), attention.o_proj->weight, at::Tensor()));
-  h = rms_norm_rows(x, layer.post_attention_layernorm->weight, layer.post_attention_layernorm->eps);
+  h = layer.post_attention_layernorm(x);
   at::Tensor gate = fast_linear(h, mlp.gate_proj->weight, at::Tensor());
   silu_mul_in_place(gate, fast_linear(h, mlp.up_proj->weight, at::Tensor()));
   x.add_(fast_linear(gate, mlp.down_proj->weight, at::Tensor()));

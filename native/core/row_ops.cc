@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "core/gemm.h"
-#include "core/vector_ops.h"
 
 namespace rexrag {
 namespace {
@@ -25,23 +24,6 @@ bool row_ops_apply(const std::vector<at::Tensor>& tensors) {
     if (!t.device().is_cpu() || t.scalar_type() != at::kFloat || !t.is_contiguous()) return false;
   }
   return true;
-}
-
-at::Tensor rms_norm_rows(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  const int64_t H = x.size(-1), rows = x.numel() / H;
-  at::Tensor out = at::empty_like(x);
-  const float* in = x.data_ptr<float>();
-  const float* w = weight.data_ptr<float>();
-  float* o = out.data_ptr<float>();
-  const VectorOps ops = vector_ops();
-  at::parallel_for(0, rows, row_grain(H), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* row = in + r * H;
-      const float inverse = 1.0f / std::sqrt(ops.dot(row, row, H) / static_cast<float>(H) + static_cast<float>(eps));
-      for (int64_t i = 0; i < H; ++i) o[r * H + i] = w[i] * (row[i] * inverse);
-    }
-  });
-  return out;
 }
 
 void rotate_in_place(at::Tensor& x, const std::vector<int64_t>& positions, const at::Tensor& inv_freq) {

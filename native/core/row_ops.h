@@ -1,6 +1,6 @@
-// One-pass CPU loops for the elementwise parts of a generation forward pass, on float32 rows: RMSNorm, rotary
-// embedding in place, SwiGLU's silu(gate)·up. Each replaces a handful of ATen ops (and their temporaries),
-// which is what a decode step of a small model or a small batch spends its time on.
+// One-pass CPU loops for the elementwise parts of a generation forward pass, on float32 rows: rotary embedding
+// in place and SwiGLU's silu(gate)·up (RMSNorm is rms_norm.h). Each replaces a handful of ATen ops (and their
+// temporaries), which is what a decode step of a small model or a small batch spends its time on.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -11,9 +11,6 @@ namespace rexrag {
 
 /// Whether the loops take these tensors: contiguous float32 on the CPU, kernels not switched off.
 bool row_ops_apply(const std::vector<at::Tensor>& tensors);
-
-/// x (N, H) -> x / sqrt(mean(x²) + eps) · weight, as RMSNormImpl (its float32 case).
-at::Tensor rms_norm_rows(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 /// HF rotary embedding, in place on x (N, heads, D): angle i of token t is positions[t] · inv_freq[i].
 void rotate_in_place(at::Tensor& x, const std::vector<int64_t>& positions, const at::Tensor& inv_freq);

@@ -4,20 +4,9 @@
 import test from 'ava';
 
 import { Policy } from '../../lib/model/policy.js';
-import type { NativeQwen2Config } from '../../lib/native-types.js';
+import { generationConfig, greedy } from '../helpers/generation-model.js';
 
-const config: NativeQwen2Config = {
-  vocab_size: 96,
-  hidden_size: 64,
-  intermediate_size: 128,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  rope_theta: 10000,
-  rms_norm_eps: 1e-6,
-  tie_word_embeddings: false,
-};
-const greedy = { temperature: 0, topP: 1, topK: 0, seed: 0, stopStrings: [] as string[], eosTokenIds: [] as number[] };
+const config = generationConfig;
 const headDim = config.hidden_size / config.num_attention_heads;
 // Keys and values of every layer for 16 positions, float32.
 const pageBytes = 16 * config.num_key_value_heads * headDim * 4 * 2 * config.num_hidden_layers;

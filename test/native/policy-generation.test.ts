@@ -5,21 +5,10 @@ import test from 'ava';
 
 import { RexragError } from '../../lib/errors.js';
 import { Policy } from '../../lib/model/policy.js';
-import type { NativeQwen2Config } from '../../lib/native-types.js';
+import { generationConfig, greedy } from '../helpers/generation-model.js';
 import { referenceLogProbs } from '../helpers/reference-qwen2.js';
 
-const config: NativeQwen2Config = {
-  vocab_size: 96,
-  hidden_size: 64,
-  intermediate_size: 128,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  rope_theta: 10000,
-  rms_norm_eps: 1e-6,
-  tie_word_embeddings: false,
-};
-const greedy = { temperature: 0, topP: 1, topK: 0, seed: 0, stopStrings: [] as string[], eosTokenIds: [] as number[] };
+const config = generationConfig;
 // The random model's logits are nearly flat (weights ~ N(0, 0.02)); a larger scale makes greedy choices robust.
 const tolerance = 2e-4;
 
