@@ -3,7 +3,8 @@
 // every tail: rows not a multiple of the forward's 4-row block or the backward's 8 (AVX2: 6), outputs not a
 // multiple of 4, K not a multiple of the 16-float vector or of the backward's 48-column strip, K longer than the
 // forward's 1024 slice and the backward's 256, next to at::linear's own float32 error as the yardstick; and the
-// kernels' results are the same bits on one thread as on several.
+// kernels' results are the same bits on one thread as on several (under REXRAG_KERNELS=aten, OpenBLAS runs instead
+// and only the accuracy is checked: its bits depend on the thread count).
 import test from 'ava';
 
 import { native } from '../../lib/native.js';
@@ -12,6 +13,7 @@ const shapes = [
   [1, 896, 300], [3, 7, 5], [5, 33, 4], [8, 129, 257], [13, 1030, 9], [33, 16, 1], [70, 2100, 66], [130, 64, 130],
   [300, 50, 17], [521, 97, 259],
 ] as const;
+const ownKernels = process.env.REXRAG_KERNELS !== 'aten';
 
 for (const [rows, inFeatures, outFeatures] of shapes) {
   test(`fast linear equals float64 at ${rows} x ${inFeatures} -> ${outFeatures}`, (t) => {
@@ -24,8 +26,10 @@ for (const [rows, inFeatures, outFeatures] of shapes) {
       t.true(within(d.gradInput, outFeatures), `input gradient off by ${d.gradInput}`);
       t.true(within(d.gradWeight, rows), `weight gradient off by ${d.gradWeight}`);
       t.true(within(d.gradBias, rows), `bias gradient off by ${d.gradBias}`);
-      t.true(d.sameOnOneThread, 'the forward kernel gave other bits on one thread');
-      t.true(d.sameGradientsOnOneThread, 'the backward kernel gave other bits on one thread');
+      if (ownKernels) {
+        t.true(d.sameOnOneThread, 'the forward kernel gave other bits on one thread');
+        t.true(d.sameGradientsOnOneThread, 'the backward kernel gave other bits on one thread');
+      }
     }
   });
 }
