@@ -317,6 +317,18 @@ export interface NativeChecks {
     atenGradWeight: number;
     sameOnOneThread: boolean;
   };
+  /** The fused attention (native/core/fused_attention.cc) and ATen's ops, each against HF's expression in float64. */
+  attention(options: { batch: number; steps: number; heads: number; kvHeads: number; headDim: number; seed: number }): {
+    output: number;
+    gradQ: number;
+    gradK: number;
+    gradV: number;
+    atenOutput: number;
+    atenGradQ: number;
+    atenGradK: number;
+    atenGradV: number;
+    sameOnOneThread: boolean;
+  };
 }
 
 export interface NativeBinding {

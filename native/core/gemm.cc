@@ -16,8 +16,11 @@
 namespace rexrag {
 
 bool aten_kernels_requested() {
-  const char* choice = std::getenv("REXRAG_KERNELS");
-  return choice != nullptr && std::strcmp(choice, "aten") == 0;
+  static const bool requested = [] {  // read once: the choice holds for the life of the process
+    const char* choice = std::getenv("REXRAG_KERNELS");
+    return choice != nullptr && std::strcmp(choice, "aten") == 0;
+  }();
+  return requested;
 }
 
 #ifdef REXRAG_GEMM_KERNEL

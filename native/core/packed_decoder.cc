@@ -11,21 +11,14 @@
 namespace rexrag {
 namespace {
 
-/// HF's rotary embedding on x (N, heads, D): x·cos + rotate_half(x)·sin, with cos/sin (N, 1, D).
-at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
-  const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-  return x * cos + rotated * sin;
-}
-
 /// One decoder layer through the model's modules: x (N, H) -> (N, H).
 at::Tensor module_layer(Qwen2DecoderLayerImpl& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                         KVPages& cache, int64_t l, const PackedTokens& tokens) {
   Qwen2AttentionImpl& attention = *layer.self_attn;
   const int64_t N = x.size(0), heads = attention.num_heads, kv_heads = attention.num_kv_heads, D = attention.head_dim;
   const at::Tensor h = layer.input_layernorm(x);
-  const at::Tensor q = rotate(attention.q_proj(h).view({N, heads, D}), cos, sin);
-  const at::Tensor k = rotate(attention.k_proj(h).view({N, kv_heads, D}), cos, sin);
+  const at::Tensor q = apply_rotary(attention.q_proj(h).view({N, heads, D}), cos, sin);
+  const at::Tensor k = apply_rotary(attention.k_proj(h).view({N, kv_heads, D}), cos, sin);
   const at::Tensor v = attention.v_proj(h).view({N, kv_heads, D});
   const at::Tensor mixed = x + attention.o_proj(paged_attention(q, k, v, cache, l, tokens));
   return mixed + layer.mlp(layer.post_attention_layernorm(mixed));

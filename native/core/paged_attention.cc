@@ -207,8 +207,7 @@ at::Tensor paged_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   const int64_t N = q.size(0), heads = q.size(1), D = q.size(2), kv_heads = k.size(1);
   TORCH_CHECK(tokens.size() == N && k.size(0) == N && heads % kv_heads == 0 && keys.size(2) == D,
               "paged_attention: shapes disagree");
-  static const bool aten_only = aten_kernels_requested();
-  if (!q.device().is_cpu() || aten_only) {
+  if (!q.device().is_cpu() || aten_kernels_requested()) {
     write_indexed(k, v, keys, values, tokens);
     return attend_gathered(q, keys, values, tokens);
   }

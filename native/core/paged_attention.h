@@ -16,6 +16,12 @@ struct PackedTokens {
   std::vector<int64_t> ids;
   std::vector<int64_t> positions;
   std::vector<const std::vector<int32_t>*> tables;
+  /// Appends one token of the row whose page table is `table`.
+  void add(int64_t id, int64_t position, const std::vector<int32_t>& table) {
+    ids.push_back(id);
+    positions.push_back(position);
+    tables.push_back(&table);
+  }
   int64_t size() const { return static_cast<int64_t>(ids.size()); }
 };
 

@@ -7,19 +7,17 @@
 
 #include "core/errors.h"
 #include "core/fast_linear.h"
+#include "core/fused_attention.h"
 #include "core/recompute.h"
 #include "core/rms_norm.h"
 
 namespace rexrag {
-namespace {
 
-/// HF rotate_half: (x1, x2) -> (-x2, x1) over the two halves of the last dimension.
-at::Tensor rotate_half(const at::Tensor& x) {
-  int64_t half = x.size(-1) / 2;
-  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);  // HF rotate_half
+  return x * cos + rotated * sin;
 }
-
-}  // namespace
 
 void Qwen2Config::validate() const {
   auto positive = [](int64_t value, const char* name) {
@@ -73,15 +71,21 @@ Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& config)
   o_proj = register_module("o_proj", Projection(num_heads * head_dim, config.hidden_size, false));
 }
 
-at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                       const at::Tensor& bias) {
+at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const LayerContext& context) {
   const int64_t batch = x.size(0), steps = x.size(1);
   const int64_t group = num_heads / num_kv_heads;
+  if (context.fused) {
+    const at::Tensor q = q_proj(x).view({batch, steps, num_heads, head_dim});
+    const at::Tensor k = k_proj(x).view({batch, steps, num_kv_heads, head_dim});
+    const at::Tensor v = v_proj(x).view({batch, steps, num_kv_heads, head_dim});
+    return o_proj(fused_attention(q, k, v, context.cos, context.sin, context.allowed));
+  }
   at::Tensor q = q_proj(x).view({batch, steps, num_heads, head_dim}).transpose(1, 2);     // (B, nH, T, D)
   at::Tensor k = k_proj(x).view({batch, steps, num_kv_heads, head_dim}).transpose(1, 2);  // (B, nKV, T, D)
   at::Tensor v = v_proj(x).view({batch, steps, num_kv_heads, head_dim}).transpose(1, 2);  // (B, nKV, T, D)
-  q = q * cos + rotate_half(q) * sin;
-  k = k * cos + rotate_half(k) * sin;
+  q = apply_rotary(q, context.cos, context.sin);
+  k = apply_rotary(k, context.cos, context.sin);
+  const at::Tensor& bias = context.bias;
   // Grouped-query attention without repeating K/V: query head h reads kv head h / group, as HF's repeat_kv.
   at::Tensor q_grouped = q.reshape({batch, num_kv_heads, group * steps, head_dim});  // (B, nKV, g·T, D)
   const int64_t keys = k.size(2);
@@ -121,9 +125,8 @@ Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& config) {
       register_module("post_attention_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps));
 }
 
-at::Tensor Qwen2DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                          const at::Tensor& bias) {
-  at::Tensor h = x + self_attn->forward(input_layernorm(x), cos, sin, bias);
+at::Tensor Qwen2DecoderLayerImpl::forward(const at::Tensor& x, const LayerContext& context) {
+  at::Tensor h = x + self_attn->forward(input_layernorm(x), context);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -165,14 +168,20 @@ at::Tensor Qwen2ForCausalLMImpl::hidden_states(const at::Tensor& ids, const at::
   at::Tensor x = model->embed_tokens(ids);                                               // (B, T, H)
   at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;                  // (B, T, D/2)
   at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);                          // (B, 1, T, D)
-  at::Tensor cos = angles.cos().to(x.scalar_type()), sin = angles.sin().to(x.scalar_type());
-  // Additive mask; a large finite negative (not -inf) keeps fully masked padding rows free of NaN.
-  at::Tensor bias = at::zeros(key_allowed.sizes(), x.options().dtype(at::kFloat))
-                        .masked_fill(key_allowed.logical_not(), -1e30)
-                        .view({key_allowed.size(0), 1, 1, key_allowed.size(1), key_allowed.size(2)});  // (B,1,1,T,S)
+  LayerContext context;
+  context.cos = angles.cos().to(x.scalar_type());
+  context.sin = angles.sin().to(x.scalar_type());
+  context.allowed = key_allowed.contiguous();
+  context.fused = fused_attention_applies(x);
+  if (!context.fused) {
+    // Additive mask; a large finite negative (not -inf) keeps fully masked padding rows free of NaN.
+    context.bias = at::zeros(key_allowed.sizes(), x.options().dtype(at::kFloat))
+                       .masked_fill(key_allowed.logical_not(), -1e30)
+                       .view({key_allowed.size(0), 1, 1, key_allowed.size(1), key_allowed.size(2)});  // (B,1,1,T,S)
+  }
   for (int64_t l = 0; l < layer_count; ++l) {
     Qwen2DecoderLayerImpl& layer = *model->layers->ptr<Qwen2DecoderLayerImpl>(l);
-    x = recompute ? recomputed_layer(layer, x, cos, sin, bias) : layer.forward(x, cos, sin, bias);
+    x = recompute ? recomputed_layer(layer, x, context) : layer.forward(x, context);
   }
   return model->norm(x);
 }

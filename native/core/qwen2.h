@@ -15,6 +15,10 @@
 
 namespace rexrag {
 
+/// HF's rotary embedding: x·cos + rotate_half(x)·sin, where rotate_half maps the halves (x1, x2) of the last
+/// dimension to (-x2, x1); cos and sin broadcast against x.
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
 /// y = x Wᵀ + b, with HF's parameter names `weight` (out, in) and `bias` (out).
 struct ProjectionImpl : torch::nn::Module {
   ProjectionImpl(int64_t in_features, int64_t out_features, bool with_bias);
@@ -39,10 +43,18 @@ struct RMSNormImpl : torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+/// What every decoder layer of one forward pass over whole sequences shares: the rotary tables and the mask.
+struct LayerContext {
+  at::Tensor cos, sin;  // (B, 1, T, D) in the activations' dtype (float32 for the fused attention)
+  at::Tensor allowed;   // (B, T, T) bool: query t may attend key s
+  at::Tensor bias;      // (B, 1, 1, T, T) float32 additive mask, for ATen's attention; undefined when fused
+  bool fused = false;   // attention by fused_attention.h
+};
+
 struct Qwen2AttentionImpl : torch::nn::Module {
   explicit Qwen2AttentionImpl(const Qwen2Config& config);
-  /// x (B, T, H); cos/sin (B, 1, T, D); bias (B, 1, 1, T, T) additive mask.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias);
+  /// x (B, T, H) -> (B, T, H).
+  at::Tensor forward(const at::Tensor& x, const LayerContext& context);
   Projection q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t num_heads, num_kv_heads, head_dim;
 };
@@ -58,7 +70,7 @@ TORCH_MODULE(Qwen2MLP);
 
 struct Qwen2DecoderLayerImpl : torch::nn::Module {
   explicit Qwen2DecoderLayerImpl(const Qwen2Config& config);
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias);
+  at::Tensor forward(const at::Tensor& x, const LayerContext& context);
   Qwen2Attention self_attn{nullptr};
   Qwen2MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};

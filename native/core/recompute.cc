@@ -24,11 +24,11 @@ using torch::autograd::variable_list;
 /// to differentiate (held in an IValue capsule in the autograd context).
 struct LayerCall : torch::CustomClassHolder {
   Qwen2DecoderLayerImpl* layer = nullptr;
-  at::Tensor cos, sin, bias;
+  LayerContext context;
   std::vector<at::Tensor> parameters;  // those that require grad, in layer.parameters() order
   AutocastState autocast;              // the forward pass's, so the recomputation rounds as it did
 
-  at::Tensor run(const at::Tensor& x) const { return layer->forward(x, cos, sin, bias); }
+  at::Tensor run(const at::Tensor& x) const { return layer->forward(x, context); }
 };
 
 struct RecomputedLayerFunction : torch::autograd::Function<RecomputedLayerFunction> {
@@ -67,13 +67,10 @@ struct RecomputedLayerFunction : torch::autograd::Function<RecomputedLayerFuncti
 
 }  // namespace
 
-at::Tensor recomputed_layer(Qwen2DecoderLayerImpl& layer, const at::Tensor& x, const at::Tensor& cos,
-                            const at::Tensor& sin, const at::Tensor& bias) {
+at::Tensor recomputed_layer(Qwen2DecoderLayerImpl& layer, const at::Tensor& x, const LayerContext& context) {
   auto call = c10::make_intrusive<LayerCall>();
   call->layer = &layer;
-  call->cos = cos;
-  call->sin = sin;
-  call->bias = bias;
+  call->context = context;
   call->autocast = AutocastState::current(x.device().type());
   for (const at::Tensor& parameter : layer.parameters()) {
     if (parameter.requires_grad()) call->parameters.push_back(parameter);

@@ -10,10 +10,9 @@
 
 namespace rexrag {
 
-/// layer.forward(x, cos, sin, bias) without a KV cache, for x (B, T, H): the same values, differentiable with
-/// respect to x and the layer's trainable parameters through a backward pass that recomputes the layer.
-/// cos, sin and bias are taken as constants (no gradient flows to them).
-at::Tensor recomputed_layer(Qwen2DecoderLayerImpl& layer, const at::Tensor& x, const at::Tensor& cos,
-                            const at::Tensor& sin, const at::Tensor& bias);
+/// layer.forward(x, context) for x (B, T, H): the same values, differentiable with respect to x and the layer's
+/// trainable parameters through a backward pass that recomputes the layer. The context is taken as constant
+/// (no gradient flows to it).
+at::Tensor recomputed_layer(Qwen2DecoderLayerImpl& layer, const at::Tensor& x, const LayerContext& context);
 
 }  // namespace rexrag

@@ -15,8 +15,7 @@ namespace rexrag {
 namespace {
 
 bool scan_applies(const at::Tensor& logits, double top_p, int64_t top_k) {
-  static const bool switched_off = aten_kernels_requested();
-  return !switched_off && logits.device().is_cpu() && logits.scalar_type() == at::kFloat && logits.dim() == 2 &&
+  return !aten_kernels_requested() && logits.device().is_cpu() && logits.scalar_type() == at::kFloat && logits.dim() == 2 &&
          top_p >= 1.0 && (top_k <= 0 || top_k >= logits.size(1));
 }
 

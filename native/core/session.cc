@@ -162,9 +162,7 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
     pages.reserve(row.pages, length);
     // A row always has an uncached last token, unless an earlier call failed after caching it: feed it again.
     for (int64_t position = std::min(row.cached, length - 1); position < length; ++position) {
-      packed.ids.push_back(row.tokens[position]);
-      packed.positions.push_back(position);
-      packed.tables.push_back(&row.pages);
+      packed.add(row.tokens[position], position, row.pages);
     }
     outputs.push_back(packed.size() - 1);
   }
@@ -240,9 +238,7 @@ std::vector<GeneratedRow> GenerationSession::generate(const std::vector<int64_t>
       Row& row = *decoding[index].row;
       const int64_t position = static_cast<int64_t>(row.tokens.size()) - 1;
       pages.reserve(row.pages, position + 1);
-      packed.ids.push_back(row.tokens[position]);
-      packed.positions.push_back(position);
-      packed.tables.push_back(&row.pages);
+      packed.add(row.tokens[position], position, row.pages);
       outputs.push_back(packed.size() - 1);
     }
     logits = model.logits(packed_forward(model, packed, outputs, pages));

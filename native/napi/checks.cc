@@ -1,5 +1,6 @@
-// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate, fastLinear, rmsNorm,
+// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate, fastLinear, rmsNorm, attention,
 // tokenLogprobs. Synchronous: they run on small arrays.
+#include "core/attention_check.h"
 #include "core/checks.h"
 #include "core/rms_norm_check.h"
 #include "napi/checks.h"
@@ -117,6 +118,29 @@ Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "options");
+  const int64_t batch = integer_field(o, "batch", "options"), steps = integer_field(o, "steps", "options");
+  const int64_t heads = integer_field(o, "heads", "options"), kv_heads = integer_field(o, "kvHeads", "options");
+  const int64_t head_dim = integer_field(o, "headDim", "options");
+  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  return guarded(env, [&]() -> Napi::Value {
+    AttentionCheck check = check_fused_attention(batch, steps, heads, kv_heads, head_dim, seed);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", check.output);
+    out.Set("gradQ", check.grad_q);
+    out.Set("gradK", check.grad_k);
+    out.Set("gradV", check.grad_v);
+    out.Set("atenOutput", check.aten_output);
+    out.Set("atenGradQ", check.aten_grad_q);
+    out.Set("atenGradK", check.aten_grad_k);
+    out.Set("atenGradV", check.aten_grad_v);
+    out.Set("sameOnOneThread", check.same_on_one_thread);
+    return out;
+  });
+}
+
 }  // namespace
 
 void register_checks(Napi::Env env, Napi::Object exports) {
@@ -126,6 +150,7 @@ void register_checks(Napi::Env env, Napi::Object exports) {
   checks.Set("tokenLogprobs", Napi::Function::New(env, TokenLogprobs, "tokenLogprobs"));
   checks.Set("fastLinear", Napi::Function::New(env, FastLinear, "fastLinear"));
   checks.Set("rmsNorm", Napi::Function::New(env, RmsNorm, "rmsNorm"));
+  checks.Set("attention", Napi::Function::New(env, Attention, "attention"));
   exports.Set("checks", checks);
 }
 
