@@ -20,7 +20,7 @@
 #include "core/gemm_ab.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "core/simd_exp.h"
 #define REXRAG_FUSED_ATTENTION 1
 #endif
 
@@ -34,26 +34,6 @@ using torch::autograd::variable_list;
 
 constexpr int64_t kQueryBlock = 64;  // a block's scores (64 x T floats) and its gradient stay in L2
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
-
-/// exp(x) for 16 floats: 2^n · e^r with n = round(x / ln 2) and r = x − n ln 2 (ln 2 in two parts, Cody and
-/// Waite), e^r by its Taylor series to r⁷ (|r| ≤ 0.35: truncation below 6e-9, about 1 ulp in all).
-__attribute__((target("avx512f"))) inline __m512 exp_avx512(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  for (const float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) {
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-  }
-  return _mm512_scalef_ps(p, n);
-}
-
-/// Lanes [0, count) of 16 (count ≥ 1).
-__attribute__((target("avx512f"))) inline __mmask16 lanes(int64_t count) {
-  return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1);
-}
 
 /// The lanes of allowed[0, count) that are true (count ≤ 16).
 __attribute__((target("avx512f"))) inline __mmask16 allowed_lanes(const bool* allowed, int64_t count) {
@@ -79,7 +59,7 @@ __attribute__((target("avx512f"))) float softmax_row(float* row, const bool* all
   const __m512 shift = _mm512_set1_ps(max);
   __m512 sums = _mm512_setzero_ps();
   for (int64_t s = 0; s < keys; s += 16) {
-    const __mmask16 in = lanes(keys - s), ok = allowed_lanes(allowed + s, keys - s);
+    const __mmask16 in = first_lanes(keys - s), ok = allowed_lanes(allowed + s, keys - s);
     const __m512 e = _mm512_maskz_mov_ps(ok, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(in, row + s), shift)));
     _mm512_mask_storeu_ps(row + s, in, e);
     sums = _mm512_add_ps(sums, e);
@@ -87,7 +67,7 @@ __attribute__((target("avx512f"))) float softmax_row(float* row, const bool* all
   const float total = _mm512_reduce_add_ps(sums);
   const __m512 inverse = _mm512_set1_ps(1.0f / total);
   for (int64_t s = 0; s < keys; s += 16) {
-    const __mmask16 in = lanes(keys - s);
+    const __mmask16 in = first_lanes(keys - s);
     _mm512_mask_storeu_ps(row + s, in, _mm512_mul_ps(_mm512_maskz_loadu_ps(in, row + s), inverse));
   }
   return max + std::log(total);
@@ -97,7 +77,7 @@ __attribute__((target("avx512f"))) float softmax_row(float* row, const bool* all
 __attribute__((target("avx512f"))) void probabilities_row(float* row, const bool* allowed, int64_t keys, float lse) {
   const __m512 shift = _mm512_set1_ps(lse);  // lse = +inf (no allowed key) gives zeros
   for (int64_t s = 0; s < keys; s += 16) {
-    const __mmask16 in = lanes(keys - s), ok = allowed_lanes(allowed + s, keys - s);
+    const __mmask16 in = first_lanes(keys - s), ok = allowed_lanes(allowed + s, keys - s);
     const __m512 e = _mm512_maskz_mov_ps(ok, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(in, row + s), shift)));
     _mm512_mask_storeu_ps(row + s, in, e);
   }

@@ -27,19 +27,21 @@ constexpr int64_t kDepth = 256;       // K slice (128-384 measured alike; 256 a 
 constexpr int64_t kRowTile = 128;     // rows of C per task: each packed B strip serves 16 row blocks
 constexpr int64_t kMinRowTile = 32;   // below this the per-task B copies outweigh the products (lab's 128 x 128)
 constexpr int64_t kColumnTile = 384;  // columns of C per task (a multiple of 48 and 16)
+constexpr int64_t kDirectRow = 512;   // B rows up to this many floats are read in place, not packed
 
-/// One register block's job: `depth` steps over a packed A block (Rows values per k) and a packed B strip
-/// (Stride values per k), into the `rows` x `cols` corner of c (row stride ldc), added to c when `accumulate`.
+/// One register block's job: `depth` steps over an A block (Rows adjacent values per k, `a_step` apart) and a B
+/// strip (adjacent values per k, `b_step` apart), into the `rows` x `cols` corner of c (row stride ldc), added to
+/// c when `accumulate`. The block and strip are packed copies, or A and B themselves where their layout allows.
 struct Panel {
   const float* a;
   const float* b;
   float* c;
-  int64_t ldc, depth;
+  int64_t a_step, b_step, ldc, depth;
   int rows, cols;
   bool accumulate;
 };
 
-template <int Rows, int Vecs, int Stride>
+template <int Rows, int Vecs>
 __attribute__((target("avx512f"))) void block_avx512(const Panel& p) {
   __m512 acc[Rows][Vecs];
 #pragma GCC unroll 8
@@ -49,7 +51,7 @@ __attribute__((target("avx512f"))) void block_avx512(const Panel& p) {
   const float* a = p.a;
   const float* b = p.b;
   const int64_t depth = p.depth;
-  for (int64_t k = 0; k < depth; ++k, a += Rows, b += Stride) {
+  for (int64_t k = 0; k < depth; ++k, a += p.a_step, b += p.b_step) {
     __m512 bv[Vecs];
 #pragma GCC unroll 4
     for (int v = 0; v < Vecs; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
@@ -77,7 +79,7 @@ __attribute__((target("avx512f"))) void block_avx512(const Panel& p) {
   }
 }
 
-template <int Rows, int Vecs, int Stride>
+template <int Rows, int Vecs>
 __attribute__((target("avx2,fma"))) void block_avx2(const Panel& p) {
   __m256 acc[Rows][Vecs];
 #pragma GCC unroll 8
@@ -87,7 +89,7 @@ __attribute__((target("avx2,fma"))) void block_avx2(const Panel& p) {
   const float* a = p.a;
   const float* b = p.b;
   const int64_t depth = p.depth;
-  for (int64_t k = 0; k < depth; ++k, a += Rows, b += Stride) {
+  for (int64_t k = 0; k < depth; ++k, a += p.a_step, b += p.b_step) {
     __m256 bv[Vecs];
 #pragma GCC unroll 4
     for (int v = 0; v < Vecs; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
@@ -184,16 +186,15 @@ using PackB = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t
 /// the packing for its shape.
 struct Isa {
   int rows, width, lanes;
-  BlockFn by_vectors[4];  // [v]: v vectors wide (1..3), reading strips `width` apart
+  BlockFn by_vectors[4];  // [v]: v vectors wide (1..3)
   PackA pack_a;
   PackB pack_b;
 };
 
 const Isa& isa() {
-  static const Isa avx512{8, 48, 16, {nullptr, block_avx512<8, 1, 48>, block_avx512<8, 2, 48>, block_avx512<8, 3, 48>},
+  static const Isa avx512{8, 48, 16, {nullptr, block_avx512<8, 1>, block_avx512<8, 2>, block_avx512<8, 3>},
                           pack_a<8>, pack_b<48>};
-  static const Isa avx2{6, 16, 8, {nullptr, block_avx2<6, 1, 16>, block_avx2<6, 2, 16>, nullptr}, pack_a<6>,
-                        pack_b<16>};
+  static const Isa avx2{6, 16, 8, {nullptr, block_avx2<6, 1>, block_avx2<6, 2>, nullptr}, pack_a<6>, pack_b<16>};
 #ifdef REXRAG_GEMM_AB_FORCE_AVX2  // for the micro-benchmark: the AVX2 build on an AVX-512 machine
   static const bool has_avx512 = false;
 #else
@@ -202,24 +203,35 @@ const Isa& isa() {
   return has_avx512 ? avx512 : avx2;
 }
 
-/// One task: C's rows [m0, m1) x columns [n0, n1), all of K in slices of kDepth.
+/// One task: C's rows [m0, m1) x columns [n0, n1), all of K in slices of kDepth. A transposed view of A (row
+/// stride 1) already has a block's values for one k adjacent, and B rows of at most kDirectRow floats are few
+/// pages per slice: those are read in place, and only a ragged last block or strip is packed (the kernel reads
+/// whole blocks and vectors).
 void tile(StridedMatrix a, const float* b, int64_t ldb, float* c, int64_t N, int64_t K, int64_t m0, int64_t m1,
           int64_t n0, int64_t n1, bool accumulate, const Isa& isa) {
   thread_local Scratch a_scratch, b_scratch;
   const int R = isa.rows, W = isa.width;
   const int64_t rows = m1 - m0, cols = n1 - n0;
-  float* ap = a_scratch.get((rows + R - 1) / R * R * kDepth);
-  float* bp = b_scratch.get((cols + W - 1) / W * W * kDepth);
+  const bool direct_a = a.row_stride == 1, direct_b = ldb <= kDirectRow;
+  const int64_t full_rows = direct_a ? rows / R * R : 0;          // rows read in place
+  // Columns read in place: all when they are whole vectors, else whole strips (the rest packed from a strip's start).
+  const int64_t full_cols = !direct_b ? 0 : cols % isa.lanes == 0 ? cols : cols / W * W;
+  float* ap = a_scratch.get((rows - full_rows + R - 1) / R * R * kDepth);
+  float* bp = b_scratch.get((cols - full_cols + W - 1) / W * W * kDepth);
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
     const int64_t depth = std::min(kDepth, K - k0);
-    isa.pack_a(a, m0, rows, k0, depth, ap);
-    isa.pack_b(b, ldb, k0, depth, n0, cols, bp);
+    if (full_rows < rows) isa.pack_a(a, m0 + full_rows, rows - full_rows, k0, depth, ap);
+    if (full_cols < cols) isa.pack_b(b, ldb, k0, depth, n0 + full_cols, cols - full_cols, bp);
     for (int64_t s = 0; s < cols; s += W) {
       const int strip_cols = static_cast<int>(std::min<int64_t>(W, cols - s));
+      const bool strip_in_place = s + strip_cols <= full_cols;
       const BlockFn block = isa.by_vectors[(strip_cols + isa.lanes - 1) / isa.lanes];
-      const float* strip = bp + (s / W) * depth * W;
+      const float* strip = strip_in_place ? b + k0 * ldb + n0 + s : bp + ((s - full_cols) / W) * depth * W;
+      const int64_t b_step = strip_in_place ? ldb : W;
       for (int64_t r = 0; r < rows; r += R) {
-        const Panel panel{ap + (r / R) * depth * R, strip, c + (m0 + r) * N + n0 + s, N, depth,
+        const bool block_in_place = r < full_rows;
+        const float* block_a = block_in_place ? a.data + (m0 + r) + k0 * a.col_stride : ap + ((r - full_rows) / R) * depth * R;
+        const Panel panel{block_a, strip, c + (m0 + r) * N + n0 + s, block_in_place ? a.col_stride : R, b_step, N, depth,
                           static_cast<int>(std::min<int64_t>(R, rows - r)), strip_cols, accumulate || k0 > 0};
         block(panel);
       }

@@ -14,7 +14,7 @@
 #include "core/gemm.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "core/simd_exp.h"
 #define REXRAG_PAGED_AVX512 1
 #endif
 
@@ -108,39 +108,104 @@ void page_values_plain(const float* values, const float* probs, int64_t n, int64
 static_assert(P == 16, "the AVX-512 page loops hold one page's scores in one register");
 
 __attribute__((target("avx512f"))) void page_scores_avx512(const float* keys, const float* q, int64_t D, float* scores) {
-  // Two accumulators: the even and odd dimensions' products form independent chains.
-  __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+  // Four accumulators: independent chains of multiply-adds, so the loop is not bound by their latency.
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
   int64_t d = 0;
-  for (; d + 2 <= D; d += 2) {
-    even = _mm512_fmadd_ps(_mm512_loadu_ps(keys + d * P), _mm512_set1_ps(q[d]), even);
-    odd = _mm512_fmadd_ps(_mm512_loadu_ps(keys + (d + 1) * P), _mm512_set1_ps(q[d + 1]), odd);
+  for (; d + 4 <= D; d += 4) {
+    for (int j = 0; j < 4; ++j) {
+      acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(keys + (d + j) * P), _mm512_set1_ps(q[d + j]), acc[j]);
+    }
   }
-  if (d < D) even = _mm512_fmadd_ps(_mm512_loadu_ps(keys + d * P), _mm512_set1_ps(q[d]), even);
-  _mm512_storeu_ps(scores, _mm512_add_ps(even, odd));
+  for (; d < D; ++d) acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(keys + d * P), _mm512_set1_ps(q[d]), acc[0]);
+  _mm512_storeu_ps(scores, _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 }
 
-/// D a multiple of 16: the output stays in registers, 16 dimensions at a time, across the page's keys.
+/// D = 16·V: the output stays in registers across the page's keys, even and odd keys in separate chains.
+template <int V>
 __attribute__((target("avx512f"))) void page_values_avx512(const float* values, const float* probs, int64_t n,
                                                             int64_t D, float* out) {
-  for (int64_t c = 0; c < D; c += 16) {
-    __m512 acc = _mm512_loadu_ps(out + c);
-    for (int64_t s = 0; s < n; ++s) acc = _mm512_fmadd_ps(_mm512_set1_ps(probs[s]), _mm512_loadu_ps(values + s * D + c), acc);
-    _mm512_storeu_ps(out + c, acc);
+  __m512 even[V], odd[V];
+  for (int c = 0; c < V; ++c) {
+    even[c] = _mm512_loadu_ps(out + 16 * c);
+    odd[c] = _mm512_setzero_ps();
+  }
+  int64_t s = 0;
+  for (; s + 2 <= n; s += 2) {
+    const __m512 p0 = _mm512_set1_ps(probs[s]), p1 = _mm512_set1_ps(probs[s + 1]);
+    for (int c = 0; c < V; ++c) {
+      even[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(values + s * D + 16 * c), even[c]);
+      odd[c] = _mm512_fmadd_ps(p1, _mm512_loadu_ps(values + (s + 1) * D + 16 * c), odd[c]);
+    }
+  }
+  if (s < n) {
+    const __m512 p0 = _mm512_set1_ps(probs[s]);
+    for (int c = 0; c < V; ++c) even[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(values + s * D + 16 * c), even[c]);
+  }
+  for (int c = 0; c < V; ++c) _mm512_storeu_ps(out + 16 * c, _mm512_add_ps(even[c], odd[c]));
+}
+
+/// Any D a multiple of 16: 16 dimensions at a time.
+__attribute__((target("avx512f"))) void page_values_wide_avx512(const float* values, const float* probs, int64_t n,
+                                                                 int64_t D, float* out) {
+  for (int64_t c = 0; c < D; c += 16) page_values_avx512<1>(values + c, probs, n, D, out + c);
+}
+
+/// The scores row[0, n) scaled, then turned into probabilities.
+__attribute__((target("avx512f"))) void softmax_avx512(float* row, int64_t n, float scale) {
+  const __m512 factor = _mm512_set1_ps(scale);
+  __m512 top = _mm512_set1_ps(-INFINITY);
+  for (int64_t s = 0; s < n; s += 16) {
+    const __mmask16 in = first_lanes(n - s);
+    const __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(in, row + s), factor);
+    _mm512_mask_storeu_ps(row + s, in, x);
+    top = _mm512_mask_max_ps(top, in, top, x);
+  }
+  const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(top));
+  __m512 sums = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n; s += 16) {
+    const __mmask16 in = first_lanes(n - s);
+    const __m512 e = _mm512_maskz_mov_ps(in, exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(in, row + s), shift)));
+    _mm512_mask_storeu_ps(row + s, in, e);
+    sums = _mm512_add_ps(sums, e);
+  }
+  const __m512 inverse = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sums));
+  for (int64_t s = 0; s < n; s += 16) {
+    const __mmask16 in = first_lanes(n - s);
+    _mm512_mask_storeu_ps(row + s, in, _mm512_mul_ps(_mm512_maskz_loadu_ps(in, row + s), inverse));
   }
 }
 #endif
 
+/// The scores row[0, n) scaled, then turned into probabilities.
+void softmax_plain(float* row, int64_t n, float scale) {
+  float top = -INFINITY;
+  for (int64_t s = 0; s < n; ++s) top = std::max(top, row[s] *= scale);
+  float total = 0;
+  for (int64_t s = 0; s < n; ++s) total += row[s] = std::exp(row[s] - top);
+  const float inverse = 1.0f / total;
+  for (int64_t s = 0; s < n; ++s) row[s] *= inverse;
+}
+
 struct PageOps {
   void (*scores)(const float*, const float*, int64_t, float*) = page_scores_plain;
   void (*values)(const float*, const float*, int64_t, int64_t, float*) = page_values_plain;
+  void (*softmax)(float*, int64_t, float) = softmax_plain;
 };
 
 PageOps page_ops(int64_t D) {
   PageOps ops;
 #ifdef REXRAG_PAGED_AVX512
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) ops.scores = page_scores_avx512;
-  if (avx512 && D % 16 == 0) ops.values = page_values_avx512;
+  if (!avx512) return ops;
+  ops.scores = page_scores_avx512;
+  ops.softmax = softmax_avx512;
+  switch (D) {
+    case 16: ops.values = page_values_avx512<1>; break;
+    case 32: ops.values = page_values_avx512<2>; break;
+    case 48: ops.values = page_values_avx512<3>; break;
+    case 64: ops.values = page_values_avx512<4>; break;
+    default: if (D % 16 == 0) ops.values = page_values_wide_avx512;
+  }
 #endif
   return ops;
 }
@@ -180,13 +245,7 @@ void attend_cpu(const float* q, float* out, const at::Tensor& keys, const at::Te
         for (int64_t j = 0; j < group; ++j) ops.scores(k, query + j * D, D, scores.data() + j * stride + i * P);
       }
       for (int64_t j = 0; j < group; ++j) {
-        float* head = scores.data() + j * stride;
-        float top = -INFINITY;
-        for (int64_t s = 0; s < seen; ++s) top = std::max(top, head[s] *= scale);
-        float total = 0;
-        for (int64_t s = 0; s < seen; ++s) total += head[s] = std::exp(head[s] - top);
-        const float inverse = 1.0f / total;
-        for (int64_t s = 0; s < seen; ++s) head[s] *= inverse;
+        ops.softmax(scores.data() + j * stride, seen, scale);
         std::fill(result + j * D, result + (j + 1) * D, 0.0f);
       }
       for (int64_t i = 0; i < pages; ++i) {

@@ -8,6 +8,11 @@
 
 #include "core/gemm.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "core/simd_exp.h"
+#define REXRAG_ROW_OPS_AVX512 1
+#endif
+
 namespace rexrag {
 namespace {
 
@@ -50,13 +55,36 @@ void rotate_in_place(at::Tensor& x, const std::vector<int64_t>& positions, const
   });
 }
 
+namespace {
+
+void silu_mul_plain(float* g, const float* u, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+#ifdef REXRAG_ROW_OPS_AVX512
+__attribute__((target("avx512f"))) void silu_mul_avx512(float* g, const float* u, int64_t begin, int64_t end) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = begin; i < end; i += 16) {
+    const __mmask16 in = first_lanes(end - i);
+    const __m512 x = _mm512_maskz_loadu_ps(in, g + i);
+    const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(one, exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    _mm512_mask_storeu_ps(g + i, in, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(in, u + i)));
+  }
+}
+#endif
+
+}  // namespace
+
 void silu_mul_in_place(at::Tensor& gate, const at::Tensor& up) {
   const int64_t n = gate.numel();
   float* g = gate.data_ptr<float>();
   const float* u = up.data_ptr<float>();
-  at::parallel_for(0, n, kValuesPerTask, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  });
+  auto loop = silu_mul_plain;
+#ifdef REXRAG_ROW_OPS_AVX512
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) loop = silu_mul_avx512;
+#endif
+  at::parallel_for(0, n, kValuesPerTask, [&](int64_t begin, int64_t end) { loop(g, u, begin, end); });
 }
 
 }  // namespace rexrag
