@@ -126,7 +126,7 @@ export interface Sizes {
     logitChunk: number;
     tolerance: { lossAbs: number; gradNormRel: number; updateCosine: number };
     /** The same check between the two sides' bfloat16 autocast updates, which round differently. */
-    autocastTolerance: { lossAbs: number; gradNormRel: number; updateCosine: number };
+    autocastTolerance: { lossAbs: number; gradNormRel: number; float32CosineMargin: number };
   };
   /** One whole RL step at the lab's shape: multi-turn rollouts, scoring, one update. */
   labStep: {
@@ -153,11 +153,13 @@ export interface Sizes {
 /**
  * rexrag's and PyTorch's bfloat16 autocast updates round at different places (rexrag's LM head works in vocabulary
  * slices and sums their products in float32, PyTorch's on the full logits), so their first updates agree only to
- * bfloat16 precision, 2^-9 ≈ 2e-3 relative per rounding (measured on both quick shapes: |Δloss| <= 3e-7,
- * grad-norm 2e-4 relative, update cosine 0.9992). The bounds allow a few roundings; Adam's first step is about
- * lr·sign(g), so gradients that are zero up to rounding lower the update cosine.
+ * bfloat16 precision, 2^-9 ≈ 2e-3 relative per rounding. Adam's first step is about lr·sign(g), so gradients that
+ * are zero up to rounding flip sign and lower the cosine of two bfloat16 updates (0.98 on the small shape, 0.95 on
+ * 0.5B's, measured 2026-12-02) however right each is. The update check is therefore against PyTorch's float32
+ * update from the same start: rexrag's bfloat16 update's cosine with it may fall short of PyTorch's own bfloat16
+ * update's by at most float32CosineMargin. Loss and gradient norm are still compared with PyTorch's bfloat16 step.
  */
-const AUTOCAST_TOLERANCE = { lossAbs: 1e-3, gradNormRel: 1e-2, updateCosine: 0.99 };
+const AUTOCAST_TOLERANCE = { lossAbs: 1e-3, gradNormRel: 1e-2, float32CosineMargin: 0.01 };
 
 /** The sizes of a run. `quick` shrinks every workload so the whole suite runs in a few minutes. */
 export function benchmarkSizes(quick: boolean, threads: number): Sizes {

@@ -115,7 +115,9 @@ interface Compared {
  * Rounds of fresh rexrag and PyTorch processes doing the same updates with `autocast`: round 1 checks the first
  * update against `tolerance`; every round times updates, and the faster answer of each side is kept.
  */
-async function compareUpdates(context: BenchContext, shape: ModelShape, task: GrpoTask, tolerance: GrpoSizes['tolerance']): Promise<Compared> {
+async function compareUpdates(
+  context: BenchContext, shape: ModelShape, task: GrpoTask, tolerance: GrpoSizes['tolerance'] | GrpoSizes['autocastTolerance'],
+): Promise<Compared> {
   const sizes = context.sizes.grpo;
   const tag = task.autocast === 'off' ? '' : ` (autocast ${task.autocast})`;
   const parity = await ensureParity(context, shape);
@@ -145,7 +147,9 @@ async function compareUpdates(context: BenchContext, shape: ModelShape, task: Gr
     }
     if (round === 1) {
       const checks = (theirs.checks ?? {}) as Record<string, number>;
-      out.checkText = `first update vs PyTorch${tag}: |Δloss| ${checks.lossAbsDiff?.toExponential(1)}, grad-norm rel ${checks.gradNormRelDiff?.toExponential(1)}, update cosine ${checks.updateCosine?.toFixed(5)}`;
+      const toFloat32 = checks.rexragCosineToFloat32 === undefined ? ''
+        : `; cosine with PyTorch's float32 update: rexrag ${checks.rexragCosineToFloat32.toFixed(5)}, PyTorch ${checks.pytorchCosineToFloat32?.toFixed(5)}`;
+      out.checkText = `first update vs PyTorch${tag}: |Δloss| ${checks.lossAbsDiff?.toExponential(1)}, grad-norm rel ${checks.gradNormRelDiff?.toExponential(1)}, update cosine ${checks.updateCosine?.toFixed(5)}${toFloat32}`;
       if (theirs.passed !== true) {
         context.notes.push(`grpo ${shape.id}${tag}: the first update differs from rexrag's (${out.checkText}); not timed`);
         out.agreed = false;
