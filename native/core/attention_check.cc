@@ -49,11 +49,13 @@ AttentionCheck check_fused_attention(int64_t batch, int64_t steps, int64_t heads
   }
   const at::Tensor allowed = at::ones({steps, steps}, valid.options()).tril().unsqueeze(0) & valid.unsqueeze(1);
   const at::Tensor positions = at::arange(steps, options).unsqueeze(0) + at::arange(batch, options).unsqueeze(1) * 7;
-  const at::Tensor inv_freq = at::pow(10000.0, -at::arange(0, head_dim, 2, options.dtype(at::kDouble)) / double(head_dim));
+  const at::Tensor inv_freq =
+      at::pow(10000.0, -at::arange(0, head_dim, 2, options.dtype(at::kDouble)) / double(head_dim));
   const at::Tensor freqs = positions.to(at::kDouble).unsqueeze(-1) * inv_freq;
   const at::Tensor angles = at::cat({freqs, freqs}, -1).to(at::kFloat);  // (B, T, D)
   const at::Tensor cos = angles.cos(), sin = angles.sin();
-  // Queries with no allowed key (the left padding's first) are left out of the loss: neither form's value there is used.
+  // Queries with no allowed key (the left padding's first) are left out of the loss: neither form's value there
+  // is used.
   const at::Tensor attends = allowed.any(-1).unsqueeze(-1);  // (B, T, 1)
   const at::Tensor r = at::randn({batch, steps, heads * head_dim}, generator, options) * attends;
 
@@ -68,7 +70,9 @@ AttentionCheck check_fused_attention(int64_t batch, int64_t steps, int64_t heads
   };
   require(fused_attention_applies(q), "the fused attention does not run here (no AVX-512, or REXRAG_KERNELS=aten)");
   const auto exact = run(at::kDouble, false), ours = run(at::kFloat, true), aten = run(at::kFloat, false);
-  auto diff = [](const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDouble) - b).abs().max().item<double>(); };
+  auto diff = [](const at::Tensor& a, const at::Tensor& b) {
+    return (a.to(at::kDouble) - b).abs().max().item<double>();
+  };
   AttentionCheck check;
   check.output = diff(ours[0], exact[0]);
   check.grad_q = diff(ours[1], exact[1]);

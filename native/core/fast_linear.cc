@@ -100,8 +100,8 @@ bool grad_weight_on_kernel(at::Tensor& out, const at::Tensor& g, const at::Tenso
 /// measured 1.3-1.6x at the lab's MLP shapes (N or K = 512, 13,440 rows) and 1.0-1.07x at Qwen2.5-0.5B's,
 /// 0.9x at 128 x 128. The copy is W's size (at most 64 MiB here), small next to g's rows.
 bool grad_input_by_dot_products(const at::Tensor& g, const at::Tensor& weight) {
-  return gemm_ab_beats_blas() && kernel_applies(g, weight.t()) && g.size(0) >= 512 && std::max(weight.size(0), weight.size(1)) >= 256 &&
-         weight.numel() <= (int64_t{1} << 24);
+  return gemm_ab_beats_blas() && kernel_applies(g, weight.t()) && g.size(0) >= 512 &&
+         std::max(weight.size(0), weight.size(1)) >= 256 && weight.numel() <= (int64_t{1} << 24);
 }
 
 at::Tensor linear_grad_input(const at::Tensor& g, const at::Tensor& weight) {

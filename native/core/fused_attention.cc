@@ -125,7 +125,10 @@ struct Problem {
   float scale;
   const float *q, *k, *v, *cos, *sin;
   const bool* allowed;
+  std::vector<int64_t> block_keys;  // (B, query blocks): keys [0, n) hold every key a block's queries may attend
 
+  int64_t blocks() const { return (T + kQueryBlock - 1) / kQueryBlock; }
+  int64_t keys_of_block(int64_t b, int64_t t0) const { return block_keys[b * blocks() + t0 / kQueryBlock]; }
   int64_t group() const { return heads / kv_heads; }
   int64_t q_stride() const { return heads * D; }  // between tokens in q, the output and its gradient
   int64_t kv_stride() const { return kv_heads * D; }
@@ -137,20 +140,20 @@ struct Problem {
   const bool* allowed_at(int64_t b, int64_t t) const { return allowed + (b * T + t) * T; }
 };
 
-/// limit[t] = 1 + the last key query t may attend (0 when none); a block of queries reads keys [0, its max limit).
-std::vector<int64_t> key_limits(const Problem& p, int64_t b) {
-  std::vector<int64_t> limit(p.T);
-  for (int64_t t = 0; t < p.T; ++t) {
-    const bool* row = p.allowed_at(b, t);
-    int64_t s = p.T;
-    while (s > 0 && !row[s - 1]) --s;
-    limit[t] = s;
-  }
-  return limit;
-}
-
-int64_t block_keys(const std::vector<int64_t>& limit, int64_t t0, int64_t rows) {
-  return *std::max_element(limit.begin() + t0, limit.begin() + t0 + rows);
+/// Fills p.block_keys: for each block of queries, 1 + the last key any of them may attend (0 when none).
+void count_block_keys(Problem& p) {
+  p.block_keys.assign(p.B * p.blocks(), 0);
+  at::parallel_for(0, p.B, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      for (int64_t t = 0; t < p.T; ++t) {
+        const bool* row = p.allowed_at(b, t);
+        int64_t s = p.T;
+        while (s > 0 && !row[s - 1]) --s;
+        int64_t& keys = p.block_keys[b * p.blocks() + t / kQueryBlock];
+        keys = std::max(keys, s);
+      }
+    }
+  });
 }
 
 /// Per-thread scratch of one task.
@@ -162,15 +165,15 @@ struct Buffers {
         value_grad(p.T * p.D) {}
 };
 
-/// Forward pass of sequence b, kv head g: writes its query heads' outputs (B, T, heads·D) and log-sum-exps (B, heads, T).
+/// Forward pass of sequence b, kv head g: writes its query heads' outputs (B, T, heads·D) and log-sum-exps
+/// (B, heads, T).
 void forward_task(const Problem& p, int64_t b, int64_t g, Buffers& buf, float* out, float* lse) {
   const int64_t T = p.T, D = p.D;
-  const std::vector<int64_t> limit = key_limits(p, b);
   rotate_rows(p.k_at(b, g), p.kv_stride(), p.cos_at(b), p.sin_at(b), T, D, 1.0f, buf.keys_t.data(), 1, T);  // (D, T)
   for (int64_t h = g * p.group(); h < (g + 1) * p.group(); ++h) {
     rotate_rows(p.q_at(b, 0, h), p.q_stride(), p.cos_at(b), p.sin_at(b), T, D, p.scale, buf.rotated_q.data(), D, 1);
     for (int64_t t0 = 0; t0 < T; t0 += kQueryBlock) {
-      const int64_t rows = std::min(kQueryBlock, T - t0), keys = block_keys(limit, t0, rows);
+      const int64_t rows = std::min(kQueryBlock, T - t0), keys = p.keys_of_block(b, t0);
       float* block_lse = lse + (b * p.heads + h) * T + t0;
       float* block_out = out + ((b * T + t0) * p.heads + h) * D;
       if (keys == 0) {
@@ -182,7 +185,9 @@ void forward_task(const Problem& p, int64_t b, int64_t g, Buffers& buf, float* o
       gemm_ab({buf.rotated_q.data() + t0 * D, D, 1}, buf.keys_t.data(), T, scores, rows, keys, D, false);
       for (int64_t r = 0; r < rows; ++r) block_lse[r] = softmax_row(scores + r * keys, p.allowed_at(b, t0 + r), keys);
       gemm_ab({scores, keys, 1}, p.v_at(b, g), p.kv_stride(), buf.block.data(), rows, D, keys, false);
-      for (int64_t r = 0; r < rows; ++r) std::memcpy(block_out + r * p.q_stride(), buf.block.data() + r * D, D * sizeof(float));
+      for (int64_t r = 0; r < rows; ++r) {
+        std::memcpy(block_out + r * p.q_stride(), buf.block.data() + r * D, D * sizeof(float));
+      }
     }
   }
 }
@@ -191,7 +196,6 @@ void forward_task(const Problem& p, int64_t b, int64_t g, Buffers& buf, float* o
 void backward_task(const Problem& p, int64_t b, int64_t g, Buffers& buf, const float* out, const float* lse,
                    const float* grad_out, float* grad_q, float* grad_k, float* grad_v) {
   const int64_t T = p.T, D = p.D, qs = p.q_stride();
-  const std::vector<int64_t> limit = key_limits(p, b);
   rotate_rows(p.k_at(b, g), p.kv_stride(), p.cos_at(b), p.sin_at(b), T, D, 1.0f, buf.rotated_k.data(), D, 1);
   for (int64_t s = 0; s < T; ++s) {
     for (int64_t d = 0; d < D; ++d) {
@@ -204,7 +208,7 @@ void backward_task(const Problem& p, int64_t b, int64_t g, Buffers& buf, const f
   for (int64_t h = g * p.group(); h < (g + 1) * p.group(); ++h) {
     rotate_rows(p.q_at(b, 0, h), qs, p.cos_at(b), p.sin_at(b), T, D, p.scale, buf.rotated_q.data(), D, 1);
     for (int64_t t0 = 0; t0 < T; t0 += kQueryBlock) {
-      const int64_t rows = std::min(kQueryBlock, T - t0), keys = block_keys(limit, t0, rows);
+      const int64_t rows = std::min(kQueryBlock, T - t0), keys = p.keys_of_block(b, t0);
       const int64_t first = (b * T + t0) * p.heads + h;  // the block's first row in q, out and their gradients
       float* block_grad_q = grad_q + first * D;
       if (keys == 0) {
@@ -239,19 +243,21 @@ void backward_task(const Problem& p, int64_t b, int64_t g, Buffers& buf, const f
 
 Problem problem_of(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& cos,
                    const at::Tensor& sin, const at::Tensor& allowed) {
-  const int64_t D = q.size(3);
-  return {q.size(0),
-          q.size(1),
-          q.size(2),
-          k.size(2),
-          D,
-          static_cast<float>(1.0 / std::sqrt(static_cast<double>(D))),
-          q.data_ptr<float>(),
-          k.data_ptr<float>(),
-          v.data_ptr<float>(),
-          cos.data_ptr<float>(),
-          sin.data_ptr<float>(),
-          allowed.data_ptr<bool>()};
+  Problem p;
+  p.B = q.size(0);
+  p.T = q.size(1);
+  p.heads = q.size(2);
+  p.kv_heads = k.size(2);
+  p.D = q.size(3);
+  p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.D)));
+  p.q = q.data_ptr<float>();
+  p.k = k.data_ptr<float>();
+  p.v = v.data_ptr<float>();
+  p.cos = cos.data_ptr<float>();
+  p.sin = sin.data_ptr<float>();
+  p.allowed = allowed.data_ptr<bool>();
+  count_block_keys(p);
+  return p;
 }
 
 /// Runs task(b, g, buffers) for every (sequence, kv head), split over the threads.

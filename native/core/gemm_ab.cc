@@ -213,7 +213,7 @@ void tile(StridedMatrix a, const float* b, int64_t ldb, float* c, int64_t N, int
   const int R = isa.rows, W = isa.width;
   const int64_t rows = m1 - m0, cols = n1 - n0;
   const bool direct_a = a.row_stride == 1, direct_b = ldb <= kDirectRow;
-  const int64_t full_rows = direct_a ? rows / R * R : 0;          // rows read in place
+  const int64_t full_rows = direct_a ? rows / R * R : 0;  // rows read in place
   // Columns read in place: all when they are whole vectors, else whole strips (the rest packed from a strip's start).
   const int64_t full_cols = !direct_b ? 0 : cols % isa.lanes == 0 ? cols : cols / W * W;
   float* ap = a_scratch.get((rows - full_rows + R - 1) / R * R * kDepth);
@@ -230,9 +230,11 @@ void tile(StridedMatrix a, const float* b, int64_t ldb, float* c, int64_t N, int
       const int64_t b_step = strip_in_place ? ldb : W;
       for (int64_t r = 0; r < rows; r += R) {
         const bool block_in_place = r < full_rows;
-        const float* block_a = block_in_place ? a.data + (m0 + r) + k0 * a.col_stride : ap + ((r - full_rows) / R) * depth * R;
-        const Panel panel{block_a, strip, c + (m0 + r) * N + n0 + s, block_in_place ? a.col_stride : R, b_step, N, depth,
-                          static_cast<int>(std::min<int64_t>(R, rows - r)), strip_cols, accumulate || k0 > 0};
+        const float* block_a =
+            block_in_place ? a.data + (m0 + r) + k0 * a.col_stride : ap + ((r - full_rows) / R) * depth * R;
+        const Panel panel{block_a, strip, c + (m0 + r) * N + n0 + s, block_in_place ? a.col_stride : R, b_step,
+                          N, depth, static_cast<int>(std::min<int64_t>(R, rows - r)), strip_cols,
+                          accumulate || k0 > 0};
         block(panel);
       }
     }

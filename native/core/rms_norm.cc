@@ -104,8 +104,9 @@ struct RmsNormFunction : torch::autograd::Function<RmsNormFunction> {
 }  // namespace
 
 bool fused_rms_norm_applies(const at::Tensor& x, const at::Tensor& weight) {
-  return !aten_kernels_requested() && x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == at::kFloat &&
-         weight.scalar_type() == at::kFloat && x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1);
+  return !aten_kernels_requested() && x.device().is_cpu() && weight.device().is_cpu() &&
+         x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && x.dim() >= 1 && weight.dim() == 1 &&
+         weight.size(0) == x.size(-1);
 }
 
 at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {

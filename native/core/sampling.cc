@@ -15,8 +15,8 @@ namespace rexrag {
 namespace {
 
 bool scan_applies(const at::Tensor& logits, double top_p, int64_t top_k) {
-  return !aten_kernels_requested() && logits.device().is_cpu() && logits.scalar_type() == at::kFloat && logits.dim() == 2 &&
-         top_p >= 1.0 && (top_k <= 0 || top_k >= logits.size(1));
+  return !aten_kernels_requested() && logits.device().is_cpu() && logits.scalar_type() == at::kFloat &&
+         logits.dim() == 2 && top_p >= 1.0 && (top_k <= 0 || top_k >= logits.size(1));
 }
 
 /// Σ exp(scale · l − top) over l[0, n), with top = max(scale · l) (scale > 0): a softmax's normaliser.

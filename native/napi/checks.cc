@@ -1,5 +1,5 @@
-// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate, fastLinear, rmsNorm, attention,
-// tokenLogprobs. Synchronous: they run on small arrays.
+// The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate,
+// fastLinear, rmsNorm, attention, tokenLogprobs. Synchronous: they run on small arrays.
 #include "core/attention_check.h"
 #include "core/checks.h"
 #include "core/rms_norm_check.h"
