@@ -307,6 +307,14 @@ export interface NativeChecks {
     sameOnOneThread: boolean;
     sameGradientsOnOneThread: boolean;
   };
+  /** fast_linear on bfloat16 operands without gradients (native/core/gemm_bf16.cc) and at::linear in bfloat16, each
+   *  against float64 (differences relative to the largest |output|); `kernel`: whether the bfloat16 kernel ran. */
+  bf16Linear(options: { rows: number; inFeatures: number; outFeatures: number; bias: boolean; seed: number }): {
+    output: number;
+    atenOutput: number;
+    sameOnOneThread: boolean;
+    kernel: boolean;
+  };
   /** The fused RMSNorm (native/core/rms_norm.cc) and ATen's ops, each against HF's expression in float64. */
   rmsNorm(options: { rows: number; width: number; seed: number }): {
     output: number;

@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "core/fast_linear.h"
+#include "core/gemm_bf16.h"
 #include "core/optimizer.h"
 #include "core/policy_loss.h"
 #include "core/token_logprobs.h"
@@ -159,6 +160,35 @@ LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_fea
   const auto single = products(1), several = products(std::max(2, at::get_num_threads()));
   check.same_on_one_thread = at::equal(single[0], several[0]);
   check.same_gradients_on_one_thread = at::equal(single[1], several[1]) && at::equal(single[2], several[2]);
+  return check;
+}
+
+Bf16LinearCheck check_bf16_linear(int64_t rows, int64_t in_features, int64_t out_features, bool with_bias,
+                                  uint64_t seed) {
+  require(rows >= 1 && in_features >= 1 && out_features >= 1, "rows, inFeatures and outFeatures must be >= 1");
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto options = at::TensorOptions().dtype(at::kFloat);
+  const at::Tensor x = at::randn({rows, in_features}, generator, options).to(at::kBFloat16);
+  const at::Tensor weight = at::randn({out_features, in_features}, generator, options).to(at::kBFloat16);
+  const at::Tensor bias = with_bias ? at::randn({out_features}, generator, options).to(at::kBFloat16) : at::Tensor();
+  at::NoGradGuard no_grad;
+  const at::Tensor exact = at::linear(x.to(at::kDouble), weight.to(at::kDouble),
+                                      with_bias ? bias.to(at::kDouble) : at::Tensor());
+  const double scale = exact.abs().max().item<double>();
+  auto relative = [&](const at::Tensor& y) { return (y.to(at::kDouble) - exact).abs().max().item<double>() / scale; };
+  auto ours = [&](int threads) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    at::Tensor y = fast_linear(x, weight, bias);
+    at::set_num_threads(before);
+    return y;
+  };
+  const at::Tensor single = ours(1), several = ours(std::max(2, at::get_num_threads()));
+  Bf16LinearCheck check;
+  check.output = relative(several);
+  check.aten_output = relative(at::linear(x, weight, bias));
+  check.same_on_one_thread = at::equal(single, several);
+  check.kernel = gemm_bf16_available();
   return check;
 }
 

@@ -48,4 +48,15 @@ struct LinearCheck {
 LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_features, bool with_bias,
                               uint64_t seed);
 
+/// fast_linear on bfloat16 operands without gradients (the bfloat16 generation copy's path) against the float64
+/// product of the same bfloat16 values: the largest difference relative to the largest |output|, at::linear's in
+/// bfloat16 as the yardstick, whether the output is bit-identical on 1 thread and on 2, and whether the
+/// bfloat16 kernel ran (false on CPUs without AVX512-BF16, where at::linear runs for both).
+struct Bf16LinearCheck {
+  double output = 0, aten_output = 0;
+  bool same_on_one_thread = false, kernel = false;
+};
+Bf16LinearCheck check_bf16_linear(int64_t rows, int64_t in_features, int64_t out_features, bool with_bias,
+                                  uint64_t seed);
+
 }  // namespace rexrag

@@ -7,6 +7,7 @@
 
 #include "core/gemm.h"
 #include "core/gemm_ab.h"
+#include "core/gemm_bf16.h"
 
 namespace rexrag {
 namespace {
@@ -132,14 +133,40 @@ at::Tensor matmul_abt(const at::Tensor& a, const at::Tensor& b) {
   return kernel_applies(a, b) ? kernel_product(a, b) : at::matmul(a, b.t());
 }
 
+namespace {
+
+/// Whether x (M, K) · weight (N, K)ᵀ + bias runs on gemm_bf16.h: bfloat16 CPU operands, no gradient wanted.
+bool bf16_kernel_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool differentiable) {
+  auto bf16_cpu = [](const at::Tensor& t) { return t.scalar_type() == at::kBFloat16 && t.device().is_cpu(); };
+  return !differentiable && gemm_bf16_available() && bf16_cpu(x) && bf16_cpu(weight) &&
+         (!bias.defined() || bf16_cpu(bias)) && x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1) &&
+         x.numel() > 0 && weight.numel() > 0;
+}
+
+/// The bfloat16 product with float32 sums, the bias added in float32, rounded to bfloat16 once.
+at::Tensor bf16_product(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const at::Tensor xc = x.contiguous(), wc = weight.contiguous();
+  at::Tensor sums = at::empty({x.size(0), weight.size(0)}, x.options().dtype(at::kFloat));
+  gemm_bf16_abt(reinterpret_cast<const uint16_t*>(xc.data_ptr<at::BFloat16>()),
+                reinterpret_cast<const uint16_t*>(wc.data_ptr<at::BFloat16>()), sums.data_ptr<float>(), x.size(0),
+                weight.size(0), x.size(1));
+  if (bias.defined()) sums.add_(bias);
+  return sums.to(at::kBFloat16);
+}
+
+}  // namespace
+
 at::Tensor fast_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   if (x.dim() < 1 || weight.dim() != 2 || at::autocast::is_cpu_enabled()) return at::linear(x, weight, bias);
   const int64_t K = x.size(-1);
   const at::Tensor x2 = x.reshape({-1, K});
+  const bool differentiable = at::GradMode::is_enabled() &&
+                              (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+  std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
+  sizes.back() = weight.size(0);
+  if (bf16_kernel_applies(x2, weight, bias, differentiable)) return bf16_product(x2, weight, bias).view(sizes);
   const bool bias_fits = !bias.defined() || (bias.scalar_type() == at::kFloat && bias.device().is_cpu());
   if (!kernel_applies(x2, weight) || !bias_fits) return at::linear(x, weight, bias);
-  const bool differentiable =
-      at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
   at::Tensor y;
   if (differentiable) {
     y = LinearFunction::apply(x2, weight);
@@ -148,8 +175,6 @@ at::Tensor fast_linear(const at::Tensor& x, const at::Tensor& weight, const at::
     y = kernel_product(x2, weight);
     if (bias.defined()) y.add_(bias);
   }
-  std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
-  sizes.back() = weight.size(0);
   return y.view(sizes);
 }
 

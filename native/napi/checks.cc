@@ -1,5 +1,5 @@
 // The test-only kernels of core/checks.h under one `checks` object of the binding: policyLoss, adamwUpdate,
-// fastLinear, rmsNorm, attention, tokenLogprobs. Synchronous: they run on small arrays.
+// fastLinear, bf16Linear, rmsNorm, attention, tokenLogprobs. Synchronous: they run on small arrays.
 #include "core/attention_check.h"
 #include "core/checks.h"
 #include "core/rms_norm_check.h"
@@ -98,6 +98,25 @@ Napi::Value FastLinear(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Bf16Linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(info, 0, "options");
+  const int64_t rows = integer_field(o, "rows", "options");
+  const int64_t in_features = integer_field(o, "inFeatures", "options");
+  const int64_t out_features = integer_field(o, "outFeatures", "options");
+  const bool with_bias = Fields(o, "options").boolean("bias");
+  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  return guarded(env, [&]() -> Napi::Value {
+    Bf16LinearCheck check = check_bf16_linear(rows, in_features, out_features, with_bias, seed);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", check.output);
+    out.Set("atenOutput", check.aten_output);
+    out.Set("sameOnOneThread", check.same_on_one_thread);
+    out.Set("kernel", check.kernel);
+    return out;
+  });
+}
+
 Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = object_arg(info, 0, "options");
@@ -149,6 +168,7 @@ void register_checks(Napi::Env env, Napi::Object exports) {
   checks.Set("adamwUpdate", Napi::Function::New(env, AdamwUpdate, "adamwUpdate"));
   checks.Set("tokenLogprobs", Napi::Function::New(env, TokenLogprobs, "tokenLogprobs"));
   checks.Set("fastLinear", Napi::Function::New(env, FastLinear, "fastLinear"));
+  checks.Set("bf16Linear", Napi::Function::New(env, Bf16Linear, "bf16Linear"));
   checks.Set("rmsNorm", Napi::Function::New(env, RmsNorm, "rmsNorm"));
   checks.Set("attention", Napi::Function::New(env, Attention, "attention"));
   exports.Set("checks", checks);
