@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/check_math.h"
 #include "core/errors.h"
 #include "core/fused_attention.h"
 #include "core/qwen2.h"
@@ -70,9 +71,7 @@ AttentionCheck check_fused_attention(int64_t batch, int64_t steps, int64_t heads
   };
   require(fused_attention_applies(q), "the fused attention does not run here (no AVX-512, or REXRAG_KERNELS=aten)");
   const auto exact = run(at::kDouble, false), ours = run(at::kFloat, true), aten = run(at::kFloat, false);
-  auto diff = [](const at::Tensor& a, const at::Tensor& b) {
-    return (a.to(at::kDouble) - b).abs().max().item<double>();
-  };
+  const auto diff = max_abs_diff;
   AttentionCheck check;
   check.output = diff(ours[0], exact[0]);
   check.grad_q = diff(ours[1], exact[1]);
@@ -82,12 +81,7 @@ AttentionCheck check_fused_attention(int64_t batch, int64_t steps, int64_t heads
   check.aten_grad_q = diff(aten[1], exact[1]);
   check.aten_grad_k = diff(aten[2], exact[2]);
   check.aten_grad_v = diff(aten[3], exact[3]);
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const auto single = run(at::kFloat, true);
-  at::set_num_threads(threads);
-  check.same_on_one_thread = true;
-  for (size_t i = 0; i < single.size(); ++i) check.same_on_one_thread &= at::equal(single[i], ours[i]);
+  check.same_on_one_thread = same_on_one_thread([&] { return run(at::kFloat, true); }, ours);
   return check;
 }
 

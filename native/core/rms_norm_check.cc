@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "core/check_math.h"
 #include "core/errors.h"
 #include "core/rms_norm.h"
 
@@ -38,7 +39,7 @@ RmsNormCheck check_rms_norm(int64_t rows, int64_t width, uint64_t seed) {
   };
   require(fused_rms_norm_applies(x, weight), "the fused RMSNorm is switched off (REXRAG_KERNELS=aten)");
   const auto exact = run(at::kDouble, false), ours = run(at::kFloat, true), aten = run(at::kFloat, false);
-  auto diff = [](const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDouble) - b).abs().max().item<double>(); };
+  const auto diff = max_abs_diff;
   RmsNormCheck check;
   check.output = diff(ours[0], exact[0]);
   check.grad_input = diff(ours[1], exact[1]);
@@ -46,12 +47,7 @@ RmsNormCheck check_rms_norm(int64_t rows, int64_t width, uint64_t seed) {
   check.aten_output = diff(aten[0], exact[0]);
   check.aten_grad_input = diff(aten[1], exact[1]);
   check.aten_grad_weight = diff(aten[2], exact[2]);
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const auto single = run(at::kFloat, true);
-  at::set_num_threads(threads);
-  check.same_on_one_thread = true;
-  for (size_t i = 0; i < single.size(); ++i) check.same_on_one_thread &= at::equal(single[i], ours[i]);
+  check.same_on_one_thread = same_on_one_thread([&] { return run(at::kFloat, true); }, ours);
   return check;
 }
 
