@@ -109,7 +109,8 @@ at::Tensor linear_grad_input(const at::Tensor& g, const at::Tensor& weight) {
   if (grad_input_by_dot_products(g, weight)) {
     const at::Tensor gc = g.contiguous(), wt = weight.t().contiguous();  // Wᵀ (K, N)
     at::Tensor grad = at::empty({g.size(0), weight.size(1)}, g.options());
-    gemm_abt(gc.data_ptr<float>(), wt.data_ptr<float>(), grad.data_ptr<float>(), g.size(0), weight.size(1), g.size(1));
+    gemm_abt(gc.data_ptr<float>(), wt.data_ptr<float>(), grad.data_ptr<float>(), g.size(0), weight.size(1),
+             g.size(1));
     return grad;
   }
   at::Tensor grad = at::empty({g.size(0), weight.size(1)}, g.options());

@@ -1,6 +1,8 @@
 // The linear layers' products on our kernels where they apply (float32 on a CPU that has them): the forward on
-// gemm.h's, the backward's two products on gemm_ab.h's, inside an autograd function; ATen's otherwise (other
-// dtypes and devices, autocast). Numerically the same products; only the order of the float32 sums differs.
+// gemm.h's (or gemm_ab.h's as outer products over a short K), the backward's two products on gemm_ab.h's (or the
+// input's gradient on gemm.h's), inside an autograd function; bfloat16 without gradients (the generation copy) on
+// gemm_bf16.h's; ATen's otherwise (other dtypes and devices, autocast). Numerically the same products; only the
+// order of the float32 sums differs.
 #pragma once
 
 #include <ATen/ATen.h>
