@@ -9,6 +9,7 @@
 #include <numeric>
 #include <tuple>
 
+#include "core/check_math.h"
 #include "core/errors.h"
 #include "core/fast_linear.h"
 #include "core/gemm_bf16.h"
@@ -149,17 +150,11 @@ LinearCheck check_fast_linear(int64_t rows, int64_t in_features, int64_t out_fea
   check.aten_output = diff(aten[0], exact[0]);
   check.aten_grad_input = diff(aten[1], exact[1]);
   check.aten_grad_weight = diff(aten[2], exact[2]);
-  // The products themselves on 1 thread and on 2 (at least: the kernels split their tiles over the threads).
-  auto products = [&](int threads) {
-    const int before = at::get_num_threads();
-    at::set_num_threads(threads);
-    std::vector<at::Tensor> out{matmul_abt(x, weight), linear_grad_input(r, weight), linear_grad_weight(r, x)};
-    at::set_num_threads(before);
-    return out;
-  };
-  const auto single = products(1), several = products(std::max(2, at::get_num_threads()));
-  check.same_on_one_thread = at::equal(single[0], several[0]);
-  check.same_gradients_on_one_thread = at::equal(single[1], several[1]) && at::equal(single[2], several[2]);
+  // The products themselves (the kernels split their tiles over the threads).
+  check.same_on_one_thread = same_on_one_thread([&] { return std::vector<at::Tensor>{matmul_abt(x, weight)}; });
+  check.same_gradients_on_one_thread = same_on_one_thread([&] {
+    return std::vector<at::Tensor>{linear_grad_input(r, weight), linear_grad_weight(r, x)};
+  });
   return check;
 }
 
@@ -175,19 +170,10 @@ Bf16LinearCheck check_bf16_linear(int64_t rows, int64_t in_features, int64_t out
   const at::Tensor exact = at::linear(x.to(at::kDouble), weight.to(at::kDouble),
                                       with_bias ? bias.to(at::kDouble) : at::Tensor());
   const double scale = exact.abs().max().item<double>();
-  auto relative = [&](const at::Tensor& y) { return (y.to(at::kDouble) - exact).abs().max().item<double>() / scale; };
-  auto ours = [&](int threads) {
-    const int before = at::get_num_threads();
-    at::set_num_threads(threads);
-    at::Tensor y = fast_linear(x, weight, bias);
-    at::set_num_threads(before);
-    return y;
-  };
-  const at::Tensor single = ours(1), several = ours(std::max(2, at::get_num_threads()));
   Bf16LinearCheck check;
-  check.output = relative(several);
-  check.aten_output = relative(at::linear(x, weight, bias));
-  check.same_on_one_thread = at::equal(single, several);
+  check.output = max_abs_diff(fast_linear(x, weight, bias), exact) / scale;
+  check.aten_output = max_abs_diff(at::linear(x, weight, bias), exact) / scale;
+  check.same_on_one_thread = same_on_one_thread([&] { return std::vector<at::Tensor>{fast_linear(x, weight, bias)}; });
   check.kernel = gemm_bf16_available();
   return check;
 }

@@ -74,16 +74,25 @@ Napi::Value TokenLogprobs(const Napi::CallbackInfo& info) {
   });
 }
 
+/// The options of the linear checks: { rows, inFeatures, outFeatures, bias, seed }.
+struct LinearCheckOptions {
+  int64_t rows, in_features, out_features;
+  bool with_bias;
+  uint64_t seed;
+};
+
+LinearCheckOptions read_linear_check_options(const Napi::CallbackInfo& info) {
+  Napi::Object o = object_arg(info, 0, "options");
+  return {integer_field(o, "rows", "options"), integer_field(o, "inFeatures", "options"),
+          integer_field(o, "outFeatures", "options"), Fields(o, "options").boolean("bias"),
+          static_cast<uint64_t>(integer_field(o, "seed", "options"))};
+}
+
 Napi::Value FastLinear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = object_arg(info, 0, "options");
-  const int64_t rows = integer_field(o, "rows", "options");
-  const int64_t in_features = integer_field(o, "inFeatures", "options");
-  const int64_t out_features = integer_field(o, "outFeatures", "options");
-  const bool with_bias = Fields(o, "options").boolean("bias");
-  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  const LinearCheckOptions a = read_linear_check_options(info);
   return guarded(env, [&]() -> Napi::Value {
-    LinearCheck check = check_fast_linear(rows, in_features, out_features, with_bias, seed);
+    LinearCheck check = check_fast_linear(a.rows, a.in_features, a.out_features, a.with_bias, a.seed);
     Napi::Object out = Napi::Object::New(env);
     out.Set("output", check.output);
     out.Set("gradInput", check.grad_input);
@@ -100,14 +109,9 @@ Napi::Value FastLinear(const Napi::CallbackInfo& info) {
 
 Napi::Value Bf16Linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = object_arg(info, 0, "options");
-  const int64_t rows = integer_field(o, "rows", "options");
-  const int64_t in_features = integer_field(o, "inFeatures", "options");
-  const int64_t out_features = integer_field(o, "outFeatures", "options");
-  const bool with_bias = Fields(o, "options").boolean("bias");
-  const auto seed = static_cast<uint64_t>(integer_field(o, "seed", "options"));
+  const LinearCheckOptions a = read_linear_check_options(info);
   return guarded(env, [&]() -> Napi::Value {
-    Bf16LinearCheck check = check_bf16_linear(rows, in_features, out_features, with_bias, seed);
+    Bf16LinearCheck check = check_bf16_linear(a.rows, a.in_features, a.out_features, a.with_bias, a.seed);
     Napi::Object out = Napi::Object::New(env);
     out.Set("output", check.output);
     out.Set("atenOutput", check.aten_output);
